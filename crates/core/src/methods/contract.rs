@@ -1,0 +1,204 @@
+//! The contract every drift method keeps (`docs/specs/method.md`), as one
+//! harness that each method's tests run.
+//!
+//! 1. Identical baseline and target: a distance is exactly 0, a p-value is at
+//!    least 0.25 (the Anderson-Darling p-value is clipped there).
+//! 2. Deterministic: the same input gives bit-identical output.
+//! 3. The value lies within the declared range and is never NaN for a kind
+//!    the method applies to.
+//! 4. Symmetry: distances that are symmetric give the same value with the
+//!    sides swapped (PSI and JS included; the normalised Wasserstein divides by
+//!    the baseline's spread and is exempt).
+//! 5. Drift is seen: a clearly shifted target reads as drift at the default
+//!    threshold.
+
+use super::{CategoricalInput, Input, Method, MetricKind, NumericInput};
+use crate::stats::histogram::{BinRule, bin_edges, counts};
+use crate::stats::summary::NumericSummary;
+
+/// Owned data for a numeric [`Input`].
+pub struct NumericFixture {
+    baseline: Vec<f64>,
+    target: Vec<f64>,
+    std: f64,
+    bh: Vec<u64>,
+    th: Vec<u64>,
+    bd: Vec<u64>,
+    td: Vec<u64>,
+}
+
+impl NumericFixture {
+    /// Prepares two samples the way the engine does.
+    pub fn new(mut baseline: Vec<f64>, mut target: Vec<f64>) -> Self {
+        baseline.sort_by(f64::total_cmp);
+        target.sort_by(f64::total_cmp);
+        let std = NumericSummary::from_sorted(&baseline).std;
+        let edges = bin_edges(&baseline, BinRule::Auto, Some(256)).expect("finite data");
+        let hist = |x: &[f64]| {
+            let (c, u, o) = counts(x, &edges);
+            let mut v = vec![u];
+            v.extend(c);
+            v.push(o);
+            v
+        };
+        let inner = super::psi_quantile_edges(&baseline, 10);
+        NumericFixture {
+            bh: hist(&baseline),
+            th: hist(&target),
+            bd: super::quantile_bin_counts(&baseline, &inner),
+            td: super::quantile_bin_counts(&target, &inner),
+            baseline,
+            target,
+            std,
+        }
+    }
+
+    /// The method input.
+    pub fn input(&self) -> Input<'_> {
+        Input::Numeric(NumericInput {
+            baseline: &self.baseline,
+            target: &self.target,
+            baseline_std: self.std,
+            baseline_hist: &self.bh,
+            target_hist: &self.th,
+            baseline_deciles: &self.bd,
+            target_deciles: &self.td,
+        })
+    }
+}
+
+fn check_value(m: &dyn Method, v: f64, what: &str) {
+    assert!(!v.is_nan(), "{}: NaN on {what}", m.name());
+    assert!(v >= 0.0, "{}: negative value {v} on {what}", m.name());
+    if m.kind() == MetricKind::PValue {
+        assert!(v <= 1.0, "{}: p-value {v} > 1 on {what}", m.name());
+    }
+}
+
+/// Runs the contract on `method` with numeric and categorical samples.
+pub fn assert_method_contract(method: &dyn Method) {
+    // Numeric: a deterministic, non-trivial sample and a shifted copy.
+    let base: Vec<f64> = (0..400)
+        .map(|i| ((i * 7919) % 400) as f64 / 40.0 + (i % 7) as f64)
+        .collect();
+    let shifted: Vec<f64> = base.iter().map(|x| x + 6.0).collect();
+    let other: Vec<f64> = base.iter().map(|x| x * 1.1 + 0.3).collect();
+    let cat_base: Vec<u64> = vec![120, 80, 150, 50, 0];
+    let cat_shift: Vec<u64> = vec![20, 180, 60, 90, 50];
+    let cat_other: Vec<u64> = vec![110, 90, 140, 55, 5];
+    for numeric in [true, false] {
+        if !method.applies(numeric, false) && !(method.applies(false, true) && !numeric) {
+            continue;
+        }
+        let binary = !numeric && !method.applies(false, false);
+        let (cb, cs, co) = if binary {
+            (
+                vec![300u64, 200, 0],
+                vec![150u64, 350, 0],
+                vec![290u64, 210, 0],
+            )
+        } else {
+            (cat_base.clone(), cat_shift.clone(), cat_other.clone())
+        };
+        let same_n = NumericFixture::new(base.clone(), base.clone());
+        let input_same = if numeric {
+            same_n.input()
+        } else {
+            Input::Categorical(CategoricalInput {
+                baseline: &cb,
+                target: &cb,
+            })
+        };
+        let v = method
+            .compute(&input_same)
+            .expect("identical samples compute");
+        check_value(method, v, "identical samples");
+        match method.kind() {
+            MetricKind::Distance => assert!(
+                v.abs() < 1e-12,
+                "{}: {v} != 0 on identical samples",
+                method.name()
+            ),
+            MetricKind::PValue => {
+                assert!(v >= 0.25, "{}: p = {v} on identical samples", method.name())
+            }
+            MetricKind::Statistic => {}
+        }
+        let shift_n = NumericFixture::new(base.clone(), shifted.clone());
+        let input_shift = if numeric {
+            shift_n.input()
+        } else {
+            Input::Categorical(CategoricalInput {
+                baseline: &cb,
+                target: &cs,
+            })
+        };
+        let v1 = method
+            .compute(&input_shift)
+            .expect("shifted samples compute");
+        let v2 = method
+            .compute(&input_shift)
+            .expect("shifted samples compute");
+        assert_eq!(
+            v1.to_bits(),
+            v2.to_bits(),
+            "{}: not deterministic",
+            method.name()
+        );
+        check_value(method, v1, "shifted samples");
+        if let Some(t) = method.default_threshold() {
+            assert!(
+                method.drifted(v1, t),
+                "{}: {v1} misses a clear shift at threshold {t}",
+                method.name()
+            );
+        }
+        // Symmetry on a mild change, for symmetric distances.
+        if method.kind() == MetricKind::Distance
+            && method.name() != "normalized_wasserstein_distance"
+        {
+            let (ab, ba) = if numeric {
+                let f1 = NumericFixture::new(base.clone(), other.clone());
+                let f2 = NumericFixture::new(other.clone(), base.clone());
+                (
+                    method.compute(&f1.input()).unwrap(),
+                    method.compute(&f2.input()).unwrap(),
+                )
+            } else {
+                let i1 = Input::Categorical(CategoricalInput {
+                    baseline: &cb,
+                    target: &co,
+                });
+                let i2 = Input::Categorical(CategoricalInput {
+                    baseline: &co,
+                    target: &cb,
+                });
+                (method.compute(&i1).unwrap(), method.compute(&i2).unwrap())
+            };
+            // Binned numeric distances use the baseline's bins, so swapping
+            // sides changes the bins: only exact-value metrics are symmetric.
+            let binned = numeric
+                && matches!(
+                    method.name(),
+                    "psi" | "jensen_shannon_distance" | "hellinger_distance"
+                );
+            if !binned {
+                assert!(
+                    (ab - ba).abs() <= 1e-12 * ab.abs().max(1e-300),
+                    "{}: {ab} vs {ba} not symmetric",
+                    method.name()
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_method_keeps_the_contract() {
+        for m in super::super::registry() {
+            super::assert_method_contract(*m);
+        }
+    }
+}
