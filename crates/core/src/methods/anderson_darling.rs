@@ -17,7 +17,7 @@ pub struct AndersonKsamp {
 const SIG: [f64; 7] = [0.25, 0.1, 0.05, 0.025, 0.01, 0.005, 0.001];
 const B0: [f64; 7] = [0.675, 1.281, 1.645, 1.96, 2.326, 2.573, 3.085];
 const B1: [f64; 7] = [-0.245, 0.25, 0.678, 1.149, 1.822, 2.364, 3.615];
-const B2: [f64; 7] = [-0.105, -0.305, -0.362, -0.396, -0.345, -0.334, -0.219];
+const B2: [f64; 7] = [-0.105, -0.305, -0.362, -0.391, -0.396, -0.345, -0.154];
 
 /// Least-squares quadratic through points (x, y): coefficients of
 /// `c0 x^2 + c1 x + c2` (NumPy's `polyfit(x, y, 2)` order).
@@ -133,7 +133,7 @@ pub fn anderson_ksamp(x: &[f64], y: &[f64]) -> StatResult<AndersonKsamp> {
         cum += 1.0 / j as f64;
         g += cum / (idx + 2) as f64;
     }
-    let hh = 1.0; // sum_{i=1}^{k-1} 1/i for k = 2
+    let hh = 1.0 / x.len() as f64 + 1.0 / y.len() as f64; // H = sum_i 1/n_i
     let a = (4.0 * g - 6.0) * (k - 1.0) + (10.0 - 6.0 * g) * hh;
     let b = (2.0 * g - 4.0) * k * k + 8.0 * h * k + (2.0 * g - 14.0 * h - 4.0) * hh - 8.0 * h
         + 4.0 * g
