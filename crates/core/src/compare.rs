@@ -1,0 +1,626 @@
+//! Comparing a target with a fitted baseline.
+
+use std::collections::{BTreeMap, HashMap};
+
+use arrow_array::RecordBatch;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::column::{self, MISSING_LABEL};
+use crate::error::{Error, Result};
+use crate::kind::FeatureKind;
+use crate::methods::{self, CategoricalInput, Input, Method, MetricKind, NumericInput};
+use crate::profile::{
+    BaselineProfile, CategoricalProfile, FeatureDetail, FeatureProfile, NumericProfile, sort_finite,
+};
+use crate::report::*;
+use crate::stats::correction::Correction;
+use crate::stats::histogram::{counts, linspace};
+use crate::stats::kde::{Bandwidth, GaussianKde, binned_kde};
+use crate::stats::summary::NumericSummary;
+
+/// Label of the bucket holding every category the baseline never saw.
+pub const UNSEEN_LABEL: &str = "<unseen>";
+
+/// Options for a comparison.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CompareOptions {
+    /// Deciding metric per feature, overriding the automatic choice.
+    pub methods: BTreeMap<String, String>,
+    /// A deciding metric for every feature it applies to (after `methods`).
+    pub method: Option<String>,
+    /// Threshold per feature, overriding the metric's default.
+    pub thresholds: BTreeMap<String, f64>,
+    /// Multiple-testing correction of p-value decisions (default
+    /// Benjamini-Hochberg).
+    pub correction: Correction,
+    /// Absolute change in the missing rate that counts as drift (default 0.05).
+    pub missing_rate_threshold: f64,
+    /// Share of drifted features at which the dataset drifts (default 0.5).
+    pub drift_share_threshold: f64,
+    /// Baseline sizes up to this use tests, above it distances (default 1000).
+    pub small_sample: usize,
+    /// Points of the KDE grid (default 128).
+    pub kde_points: usize,
+    /// KDE bandwidth rule (default Scott).
+    pub bandwidth: Bandwidth,
+    /// Samples up to this size get an exact KDE; larger ones a binned one
+    /// (default 5000).
+    pub exact_kde_limit: usize,
+}
+
+impl Default for CompareOptions {
+    fn default() -> Self {
+        CompareOptions {
+            methods: BTreeMap::new(),
+            method: None,
+            thresholds: BTreeMap::new(),
+            correction: Correction::BenjaminiHochberg,
+            missing_rate_threshold: 0.05,
+            drift_share_threshold: 0.5,
+            small_sample: 1000,
+            kde_points: 128,
+            bandwidth: Bandwidth::Scott,
+            exact_kde_limit: 5000,
+        }
+    }
+}
+
+/// The automatic choice of deciding metric (documented in the README):
+///
+/// | feature | baseline values <= `small` | more |
+/// |---|---|---|
+/// | numeric, more than 5 distinct values | `ks_pvalue` | `normalized_wasserstein_distance` |
+/// | numeric, at most 5 distinct values | `jensen_shannon_distance` | `jensen_shannon_distance` |
+/// | categorical, 2 categories | `z_pvalue` | `jensen_shannon_distance` |
+/// | categorical, more | `chi2_pvalue` | `jensen_shannon_distance` |
+pub fn auto_method(
+    kind: FeatureKind,
+    binary: bool,
+    baseline_n: u64,
+    distinct: u64,
+    small: usize,
+) -> &'static str {
+    let small = baseline_n as usize <= small;
+    match kind {
+        FeatureKind::Numeric if distinct <= 5 => "jensen_shannon_distance",
+        FeatureKind::Numeric if small => "ks_pvalue",
+        FeatureKind::Numeric => "normalized_wasserstein_distance",
+        _ if !small => "jensen_shannon_distance",
+        _ if binary => "z_pvalue",
+        _ => "chi2_pvalue",
+    }
+}
+
+fn rate(count: u64, rows: u64) -> f64 {
+    if rows == 0 {
+        f64::NAN
+    } else {
+        count as f64 / rows as f64
+    }
+}
+
+impl BaselineProfile {
+    /// Compares the target `batches` with this baseline.
+    pub fn compare(
+        &self,
+        batches: &[RecordBatch],
+        options: &CompareOptions,
+    ) -> Result<DriftReport> {
+        self.validate(options)?;
+        let target_rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+        if target_rows == 0 {
+            return Err(Error::EmptyTarget);
+        }
+        let schema = batches[0].schema();
+        for (i, b) in batches.iter().enumerate().skip(1) {
+            if b.schema().fields() != schema.fields() {
+                return Err(Error::SchemaMismatch {
+                    batch: i,
+                    detail: "target batches disagree on their columns".into(),
+                });
+            }
+        }
+        let target_types: HashMap<String, String> = schema
+            .fields()
+            .iter()
+            .map(|f| (f.name().clone(), f.data_type().to_string()))
+            .collect();
+        let mut diff = SchemaDiff::default();
+        for (name, ty) in &self.columns {
+            match target_types.get(name) {
+                Some(t) => {
+                    diff.common.push(name.clone());
+                    if t != ty {
+                        diff.type_mismatches.push(TypeMismatch {
+                            name: name.clone(),
+                            baseline: ty.clone(),
+                            target: t.clone(),
+                        });
+                    }
+                }
+                None => diff.baseline_only.push(name.clone()),
+            }
+        }
+        for f in schema.fields() {
+            if !self.columns.iter().any(|(n, _)| n == f.name()) {
+                diff.target_only.push(f.name().clone());
+            }
+        }
+        let comparable = self
+            .features
+            .iter()
+            .any(|f| f.kind.is_compared() && target_types.contains_key(&f.name));
+        if !comparable {
+            return Err(Error::NoCommonColumns {
+                baseline: self.columns.iter().map(|c| c.0.clone()).collect(),
+                target: schema.fields().iter().map(|f| f.name().clone()).collect(),
+            });
+        }
+        let mut features = self
+            .features
+            .par_iter()
+            .map(|f| {
+                compare_feature(
+                    f,
+                    batches,
+                    target_rows as u64,
+                    target_types.contains_key(&f.name),
+                    options,
+                )
+            })
+            .collect::<Result<Vec<_>>>()?;
+
+        // Multiple-testing correction of the p-value decisions.
+        let pvalue_features: Vec<usize> = (0..features.len())
+            .filter(|&i| {
+                features[i]
+                    .method
+                    .as_deref()
+                    .and_then(methods::by_name)
+                    .is_some_and(|m| m.kind() == MetricKind::PValue)
+            })
+            .collect();
+        let raw: Vec<f64> = pvalue_features
+            .iter()
+            .map(|&i| features[i].score.unwrap_or(f64::NAN))
+            .collect();
+        let adjusted = options.correction.adjust(&raw);
+        for (&i, adj) in pvalue_features.iter().zip(adjusted) {
+            let f = &mut features[i];
+            f.corrected_pvalue = finite(adj);
+            f.score = finite(adj);
+            if let (Some(t), Some(s)) = (f.threshold, f.score) {
+                if s < t {
+                    f.drift_reasons.insert(0, "distribution".into());
+                }
+            }
+        }
+        for f in features.iter_mut() {
+            f.drift_detected = !f.drift_reasons.is_empty();
+        }
+        let compared: Vec<&FeatureReport> =
+            features.iter().filter(|f| f.method.is_some()).collect();
+        let feature_count = compared.len();
+        let drifted = compared.iter().filter(|f| f.drift_detected).count();
+        let share = if feature_count == 0 {
+            0.0
+        } else {
+            drifted as f64 / feature_count as f64
+        };
+        Ok(DriftReport {
+            format: REPORT_FORMAT.to_string(),
+            baseline_rows: self.rows,
+            target_rows: target_rows as u64,
+            feature_count,
+            drifted_features: drifted,
+            drift_share: share,
+            dataset_drift: feature_count > 0 && share >= options.drift_share_threshold,
+            drift_share_threshold: options.drift_share_threshold,
+            correction: match options.correction {
+                Correction::None => "none",
+                Correction::BenjaminiHochberg => "benjamini_hochberg",
+                Correction::Bonferroni => "bonferroni",
+            }
+            .to_string(),
+            schema: diff,
+            features,
+        })
+    }
+
+    fn validate(&self, options: &CompareOptions) -> Result<()> {
+        let mut problems = Vec::new();
+        let check_method =
+            |problems: &mut Vec<String>, feature: &str, name: &str| match methods::by_name(name) {
+                None => problems.push(format!(
+                    "unknown metric {name:?} for feature {feature:?} (known: {})",
+                    methods::registry()
+                        .iter()
+                        .map(|m| m.name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+                Some(m)
+                    if m.kind() == MetricKind::Statistic
+                        || (m.default_threshold().is_none()
+                            && !options.thresholds.contains_key(feature)) =>
+                {
+                    if m.kind() == MetricKind::Statistic {
+                        problems.push(format!(
+                            "metric {name:?} is a statistic and cannot decide drift for {feature:?}"
+                        ));
+                    } else {
+                        problems.push(format!(
+                            "metric {name:?} has no default threshold: give one for {feature:?}"
+                        ));
+                    }
+                }
+                Some(_) => {}
+            };
+        for (feature, name) in &options.methods {
+            if self.feature(feature).is_none() {
+                problems.push(format!("method override names unknown feature {feature:?}"));
+            }
+            check_method(&mut problems, feature, name);
+        }
+        if let Some(name) = &options.method {
+            check_method(&mut problems, "every feature", name);
+        }
+        for (feature, t) in &options.thresholds {
+            if self.feature(feature).is_none() {
+                problems.push(format!("threshold names unknown feature {feature:?}"));
+            }
+            if !t.is_finite() {
+                problems.push(format!("threshold for {feature:?} is not a number"));
+            }
+        }
+        if !(0.0..=1.0).contains(&options.missing_rate_threshold) {
+            problems.push("missing-rate threshold must lie in [0, 1]".into());
+        }
+        if !(0.0..=1.0).contains(&options.drift_share_threshold) {
+            problems.push("drift-share threshold must lie in [0, 1]".into());
+        }
+        if options.kde_points < 2 {
+            problems.push("kde_points must be at least 2".into());
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::InvalidOptions(problems))
+        }
+    }
+}
+
+fn empty_report(f: &FeatureProfile, target_rows: u64, note: String) -> FeatureReport {
+    FeatureReport {
+        name: f.name.clone(),
+        kind: f.kind,
+        data_type: f.data_type.clone(),
+        method: None,
+        threshold: None,
+        score: None,
+        drift_detected: false,
+        drift_reasons: Vec::new(),
+        rows: (f.rows, target_rows),
+        missing: Missing {
+            baseline_count: f.missing,
+            baseline_rate: rate(f.missing, f.rows),
+            target_count: 0,
+            target_rate: f64::NAN,
+            rate_change: f64::NAN,
+            drift_detected: false,
+        },
+        summary: None,
+        categories: None,
+        metrics: BTreeMap::new(),
+        metric_errors: BTreeMap::new(),
+        corrected_pvalue: None,
+        distribution: None,
+        note: Some(note),
+    }
+}
+
+fn compare_feature(
+    f: &FeatureProfile,
+    batches: &[RecordBatch],
+    target_rows: u64,
+    present: bool,
+    options: &CompareOptions,
+) -> Result<FeatureReport> {
+    if !present {
+        return Ok(empty_report(
+            f,
+            target_rows,
+            "the target has no such column".into(),
+        ));
+    }
+    let arrays = column::arrays(batches, &f.name);
+    let mut report = match &f.detail {
+        FeatureDetail::Numeric(p) => compare_numeric(f, p, &arrays, target_rows, options)?,
+        FeatureDetail::Categorical(p) => compare_categorical(f, p, &arrays, target_rows, options)?,
+        FeatureDetail::Uncompared { .. } => {
+            let mut r = empty_report(
+                f,
+                target_rows,
+                format!("{} features are profiled, not compared", f.kind),
+            );
+            let nulls: u64 = arrays.iter().map(|a| a.null_count() as u64).sum();
+            r.missing.target_count = nulls;
+            r.missing.target_rate = rate(nulls, target_rows);
+            r.missing.rate_change = r.missing.target_rate - r.missing.baseline_rate;
+            return Ok(r);
+        }
+    };
+    let m = &mut report.missing;
+    m.rate_change = m.target_rate - m.baseline_rate;
+    m.drift_detected = m.rate_change.abs() > options.missing_rate_threshold;
+    if m.drift_detected {
+        report.drift_reasons.push("missing_rate".into());
+    }
+    Ok(report)
+}
+
+/// Computes every applicable metric and the deciding one.
+fn run_methods(
+    f: &FeatureProfile,
+    input: &Input<'_>,
+    numeric: bool,
+    binary: bool,
+    baseline_n: u64,
+    distinct: u64,
+    options: &CompareOptions,
+    report: &mut FeatureReport,
+) {
+    for m in methods::registry() {
+        if !m.applies(numeric, binary) {
+            continue;
+        }
+        match m.compute(input) {
+            Ok(v) => {
+                report.metrics.insert(m.name().to_string(), finite(v));
+            }
+            Err(e) => {
+                report.metrics.insert(m.name().to_string(), None);
+                report
+                    .metric_errors
+                    .insert(m.name().to_string(), e.to_string());
+            }
+        }
+    }
+    let chosen: &dyn Method = options
+        .methods
+        .get(&f.name)
+        .or(options.method.as_ref())
+        .and_then(|n| methods::by_name(n))
+        .filter(|m| m.applies(numeric, binary))
+        .unwrap_or_else(|| {
+            methods::by_name(auto_method(
+                f.kind,
+                binary,
+                baseline_n,
+                distinct,
+                options.small_sample,
+            ))
+            .expect("automatic methods are registered")
+        });
+    let threshold = options
+        .thresholds
+        .get(&f.name)
+        .copied()
+        .or(chosen.default_threshold());
+    let score = report.metrics.get(chosen.name()).copied().flatten();
+    report.method = Some(chosen.name().to_string());
+    report.threshold = threshold;
+    report.score = score;
+    if chosen.kind() != MetricKind::PValue {
+        if let (Some(s), Some(t)) = (score, threshold) {
+            if chosen.drifted(s, t) {
+                report.drift_reasons.push("distribution".into());
+            }
+        }
+    }
+}
+
+fn summary_comparison(b: &NumericSummary, t: &NumericSummary) -> SummaryComparison {
+    let (bn, tn) = (b.named(), t.named());
+    let mut out = SummaryComparison {
+        baseline: BTreeMap::new(),
+        target: BTreeMap::new(),
+        difference: BTreeMap::new(),
+        percent_difference: BTreeMap::new(),
+    };
+    let mut push = |name: &str, bv: f64, tv: f64| {
+        out.baseline.insert(name.to_string(), finite(bv));
+        out.target.insert(name.to_string(), finite(tv));
+        out.difference.insert(name.to_string(), finite(tv - bv));
+        out.percent_difference.insert(
+            name.to_string(),
+            if bv == 0.0 {
+                None
+            } else {
+                finite(100.0 * (tv - bv) / bv.abs())
+            },
+        );
+    };
+    push("count", b.count as f64, t.count as f64);
+    for ((name, bv), (_, tv)) in bn.iter().zip(&tn) {
+        push(name, *bv, *tv);
+    }
+    out
+}
+
+fn density(b: &[f64], t: &[f64], options: &CompareOptions) -> Density {
+    let fit = |x: &[f64]| {
+        GaussianKde::fit(x, None, options.bandwidth)
+            .ok()
+            .map(|k| (k.covariance.sqrt(), k))
+    };
+    let (kb, kt) = (fit(b), fit(t));
+    let pad = 3.0
+        * kb.as_ref()
+            .map_or(0.0, |k| k.0)
+            .max(kt.as_ref().map_or(0.0, |k| k.0));
+    let lo = b[0].min(t[0]) - pad;
+    let hi = b[b.len() - 1].max(t[t.len() - 1]) + pad;
+    let (lo, hi) = if lo == hi {
+        (lo - 0.5, hi + 0.5)
+    } else {
+        (lo, hi)
+    };
+    let grid = linspace(lo, hi, options.kde_points);
+    let exact = b.len().max(t.len()) <= options.exact_kde_limit;
+    let eval = |x: &[f64], k: Option<(f64, GaussianKde)>| -> Option<Vec<f64>> {
+        let (sd, k) = k?;
+        if x.len() <= options.exact_kde_limit {
+            Some(k.evaluate(&grid))
+        } else {
+            // Bin on a grid 8 times finer, then keep every 8th point.
+            let fine = linspace(lo, hi, (options.kde_points - 1) * 8 + 1);
+            let d = binned_kde(x, &fine, sd);
+            Some(d.into_iter().step_by(8).collect())
+        }
+    };
+    Density {
+        baseline: eval(b, kb),
+        target: eval(t, kt),
+        grid,
+        bandwidth: match options.bandwidth {
+            Bandwidth::Scott => "scott".into(),
+            Bandwidth::Silverman => "silverman".into(),
+            Bandwidth::Factor(x) => format!("factor {x}"),
+        },
+        exact,
+    }
+}
+
+fn compare_numeric(
+    f: &FeatureProfile,
+    p: &NumericProfile,
+    arrays: &[&arrow_array::ArrayRef],
+    target_rows: u64,
+    options: &CompareOptions,
+) -> Result<FeatureReport> {
+    let (mut target, t_missing) = column::numeric_values(&f.name, arrays)?;
+    sort_finite(&mut target);
+    let mut report = empty_report(f, target_rows, String::new());
+    report.note = None;
+    report.missing.target_count = t_missing;
+    report.missing.target_rate = rate(t_missing, target_rows);
+    let t_summary = NumericSummary::from_sorted(&target);
+    report.summary = Some(summary_comparison(&p.summary, &t_summary));
+    if p.sorted.is_empty() || target.is_empty() {
+        let side = if p.sorted.is_empty() {
+            "baseline"
+        } else {
+            "target"
+        };
+        report.note = Some(format!(
+            "no non-missing values in the {side}: only missing values are compared"
+        ));
+        report.method = Some("missing_rate".into());
+        return Ok(report);
+    }
+    let (t_counts, under, over) = counts(&target, &p.edges);
+    let mut bh = vec![0u64];
+    bh.extend(&p.counts);
+    bh.push(0);
+    let mut th = vec![under];
+    th.extend(&t_counts);
+    th.push(over);
+    let td = methods::quantile_bin_counts(&target, &p.decile_edges);
+    let input = Input::Numeric(NumericInput {
+        baseline: &p.sorted,
+        target: &target,
+        baseline_std: p.summary.std,
+        baseline_hist: &bh,
+        target_hist: &th,
+        baseline_deciles: &p.decile_counts,
+        target_deciles: &td,
+    });
+    run_methods(
+        f,
+        &input,
+        true,
+        false,
+        p.sorted.len() as u64,
+        p.distinct,
+        options,
+        &mut report,
+    );
+    report.distribution = Some(Distribution::Numeric {
+        histogram: Histogram {
+            edges: p.edges.clone(),
+            baseline: p.counts.clone(),
+            target: t_counts,
+            target_underflow: under,
+            target_overflow: over,
+        },
+        density: density(&p.sorted, &target, options),
+    });
+    Ok(report)
+}
+
+fn compare_categorical(
+    f: &FeatureProfile,
+    p: &CategoricalProfile,
+    arrays: &[&arrow_array::ArrayRef],
+    target_rows: u64,
+    options: &CompareOptions,
+) -> Result<FeatureReport> {
+    let mut counts = column::category_counts(&f.name, arrays)?;
+    let mut report = empty_report(f, target_rows, String::new());
+    report.note = None;
+    let t_missing = counts.get(MISSING_LABEL).copied().unwrap_or(0);
+    report.missing.target_count = t_missing;
+    report.missing.target_rate = rate(t_missing, target_rows);
+    let target_distinct = counts.len() - usize::from(t_missing > 0);
+    let mut aligned_t: Vec<u64> = p
+        .categories
+        .iter()
+        .map(|c| counts.remove(c).unwrap_or(0))
+        .collect();
+    let mut unseen: Vec<(String, u64)> = counts.into_iter().collect();
+    unseen.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let unseen_count: u64 = unseen.iter().map(|u| u.1).sum();
+    aligned_t.push(unseen_count);
+    let mut aligned_b = p.counts.clone();
+    aligned_b.push(0);
+    let mut labels = p.categories.clone();
+    labels.push(UNSEEN_LABEL.to_string());
+    report.categories = Some(CategorySummary {
+        baseline_distinct: p.categories.iter().filter(|c| *c != MISSING_LABEL).count(),
+        target_distinct,
+        unseen_count,
+        unseen_rate: rate(unseen_count, target_rows),
+        unseen_top: unseen.into_iter().take(10).collect(),
+    });
+    // Buckets empty on both sides carry no information.
+    let keep: Vec<usize> = (0..labels.len())
+        .filter(|&i| aligned_b[i] + aligned_t[i] > 0)
+        .collect();
+    let b: Vec<u64> = keep.iter().map(|&i| aligned_b[i]).collect();
+    let t: Vec<u64> = keep.iter().map(|&i| aligned_t[i]).collect();
+    let binary = p.categories.iter().filter(|c| *c != MISSING_LABEL).count() == 2;
+    let input = Input::Categorical(CategoricalInput {
+        baseline: &b,
+        target: &t,
+    });
+    let baseline_n: u64 = p.counts.iter().sum();
+    run_methods(
+        f,
+        &input,
+        false,
+        binary,
+        baseline_n,
+        p.categories.len() as u64,
+        options,
+        &mut report,
+    );
+    report.distribution = Some(Distribution::Categorical(CategoryFrequencies {
+        categories: labels,
+        baseline: aligned_b,
+        target: aligned_t,
+    }));
+    Ok(report)
+}

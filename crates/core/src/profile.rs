@@ -1,0 +1,359 @@
+//! The baseline profile: everything later comparisons need, fitted once.
+
+use std::collections::{BTreeMap, HashSet};
+
+use arrow_array::RecordBatch;
+use arrow_schema::Schema;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::column::{self, MISSING_LABEL};
+use crate::error::{Error, Result};
+use crate::kind::{FeatureKind, KindOverrides, KindRule, infer, type_class};
+use crate::methods::{psi_quantile_edges, quantile_bin_counts};
+use crate::stats::histogram::{BinRule, bin_edges, counts};
+use crate::stats::summary::NumericSummary;
+
+/// Format version of serialised profiles. Bump on any change of the
+/// serialised structs; older versions stay readable where possible.
+pub const PROFILE_FORMAT_VERSION: u32 = 1;
+const MAGIC: &[u8; 8] = b"TWBASE\0\x01";
+
+/// Options for fitting a baseline profile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProfileOptions {
+    /// Kind inference rule (default: tidewatch's).
+    pub kind_rule: KindRule,
+    /// Kind overrides by column name.
+    pub kinds: KindOverrides,
+    /// Columns to profile (default: all).
+    pub features: Option<Vec<String>>,
+    /// Columns to leave out.
+    pub exclude: Vec<String>,
+    /// Histogram bin rule for numeric features (default: NumPy's `auto`).
+    pub bins: BinRule,
+    /// Upper bound on the number of histogram bins (default 100).
+    pub max_bins: usize,
+}
+
+impl Default for ProfileOptions {
+    fn default() -> Self {
+        ProfileOptions {
+            kind_rule: KindRule::Default,
+            kinds: KindOverrides::new(),
+            features: None,
+            exclude: Vec::new(),
+            bins: BinRule::Auto,
+            max_bins: 100,
+        }
+    }
+}
+
+/// What a numeric feature's profile keeps.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NumericProfile {
+    /// Every finite value, sorted (exact mode).
+    pub sorted: Vec<f64>,
+    /// Summary statistics.
+    pub summary: NumericSummary,
+    /// Histogram edges fixed by the baseline.
+    pub edges: Vec<f64>,
+    /// Baseline counts per bin (underflow and overflow are 0 by construction).
+    pub counts: Vec<u64>,
+    /// Inner edges of the baseline's decile bins (for PSI).
+    pub decile_edges: Vec<f64>,
+    /// Baseline counts in the decile bins.
+    pub decile_counts: Vec<u64>,
+    /// Number of distinct finite values.
+    pub distinct: u64,
+}
+
+/// What a categorical feature's profile keeps.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CategoricalProfile {
+    /// Categories ordered by baseline count, most frequent first (ties by
+    /// label); the missing category, when present, is among them.
+    pub categories: Vec<String>,
+    /// Baseline count of each category.
+    pub counts: Vec<u64>,
+}
+
+/// Per-kind content of a feature profile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum FeatureDetail {
+    /// A numeric feature.
+    Numeric(NumericProfile),
+    /// A categorical feature.
+    Categorical(CategoricalProfile),
+    /// A datetime or text feature: only counts are kept.
+    Uncompared {
+        /// Number of distinct non-missing values.
+        distinct: u64,
+    },
+}
+
+/// One feature of a baseline profile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureProfile {
+    /// Column name.
+    pub name: String,
+    /// Arrow data type, as text.
+    pub data_type: String,
+    /// The kind it is treated as.
+    pub kind: FeatureKind,
+    /// Rows.
+    pub rows: u64,
+    /// Missing values (null; NaN and infinities in numeric columns).
+    pub missing: u64,
+    /// Kind-specific content.
+    pub detail: FeatureDetail,
+}
+
+/// A fitted baseline: fit once with [`BaselineProfile::fit`], then compare
+/// any number of targets with [`BaselineProfile::compare`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BaselineProfile {
+    /// Rows in the baseline.
+    pub rows: u64,
+    /// Every baseline column and its Arrow type (for the schema diff).
+    pub columns: Vec<(String, String)>,
+    /// Profiled features, in column order.
+    pub features: Vec<FeatureProfile>,
+    /// The options it was fitted with.
+    pub options: ProfileOptions,
+}
+
+fn check_schemas(batches: &[RecordBatch]) -> Result<Option<std::sync::Arc<Schema>>> {
+    let Some(first) = batches.first() else {
+        return Ok(None);
+    };
+    let schema = first.schema();
+    for (i, b) in batches.iter().enumerate().skip(1) {
+        if b.schema().fields() != schema.fields() {
+            return Err(Error::SchemaMismatch {
+                batch: i,
+                detail: format!("{:?} against {:?}", b.schema().fields(), schema.fields()),
+            });
+        }
+    }
+    Ok(Some(schema))
+}
+
+impl BaselineProfile {
+    /// Profiles the baseline `batches` (all with one schema).
+    pub fn fit(batches: &[RecordBatch], options: &ProfileOptions) -> Result<BaselineProfile> {
+        let schema = check_schemas(batches)?.ok_or(Error::EmptyBaseline)?;
+        let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+        if rows == 0 {
+            return Err(Error::EmptyBaseline);
+        }
+        let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+        let known: HashSet<&str> = names.iter().map(String::as_str).collect();
+        let mut problems = Vec::new();
+        for (option, list) in [
+            ("--features", options.features.clone().unwrap_or_default()),
+            ("--exclude", options.exclude.clone()),
+            ("kind override", options.kinds.keys().cloned().collect()),
+        ] {
+            for c in list {
+                if !known.contains(c.as_str()) {
+                    problems.push(Error::UnknownColumn { option, column: c }.to_string());
+                }
+            }
+        }
+        if options.max_bins == 0 {
+            problems.push("max_bins must be at least 1".to_string());
+        }
+        if !problems.is_empty() {
+            return Err(Error::InvalidOptions(problems));
+        }
+        let selected: Vec<&arrow_schema::Field> = schema
+            .fields()
+            .iter()
+            .map(|f| f.as_ref())
+            .filter(|f| {
+                options
+                    .features
+                    .as_ref()
+                    .is_none_or(|l| l.iter().any(|n| n == f.name()))
+                    && !options.exclude.iter().any(|n| n == f.name())
+            })
+            .collect();
+        let features = selected
+            .par_iter()
+            .map(|field| fit_feature(batches, field, rows, options))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(BaselineProfile {
+            rows: rows as u64,
+            columns: schema
+                .fields()
+                .iter()
+                .map(|f| (f.name().clone(), f.data_type().to_string()))
+                .collect(),
+            features,
+            options: options.clone(),
+        })
+    }
+
+    /// The profile of feature `name`.
+    pub fn feature(&self, name: &str) -> Option<&FeatureProfile> {
+        self.features.iter().find(|f| f.name == name)
+    }
+
+    /// Serialises the profile: an 8-byte magic, the format version as a
+    /// little-endian `u32`, then the profile in postcard encoding.
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        let mut out = MAGIC.to_vec();
+        out.extend_from_slice(&PROFILE_FORMAT_VERSION.to_le_bytes());
+        let body = postcard::to_allocvec(self).map_err(|e| Error::ProfileFormat(e.to_string()))?;
+        out.extend_from_slice(&body);
+        Ok(out)
+    }
+
+    /// Reads a profile written by [`BaselineProfile::to_bytes`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<BaselineProfile> {
+        if bytes.len() < 12 || &bytes[..8] != MAGIC {
+            return Err(Error::ProfileFormat(
+                "not a tidewatch baseline profile (bad magic bytes)".into(),
+            ));
+        }
+        let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
+        if version > PROFILE_FORMAT_VERSION {
+            return Err(Error::ProfileVersion {
+                found: version,
+                supported: PROFILE_FORMAT_VERSION,
+            });
+        }
+        let (profile, rest) = postcard::take_from_bytes::<BaselineProfile>(&bytes[12..])
+            .map_err(|e| Error::ProfileFormat(format!("truncated or corrupt: {e}")))?;
+        if !rest.is_empty() {
+            return Err(Error::ProfileFormat(format!(
+                "{} trailing bytes",
+                rest.len()
+            )));
+        }
+        Ok(profile)
+    }
+}
+
+/// Sorts finite values ascending.
+pub(crate) fn sort_finite(values: &mut [f64]) {
+    values.sort_unstable_by(f64::total_cmp);
+}
+
+fn count_distinct_sorted(sorted: &[f64]) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    1 + sorted.windows(2).filter(|w| w[0] != w[1]).count() as u64
+}
+
+fn fit_feature(
+    batches: &[RecordBatch],
+    field: &arrow_schema::Field,
+    rows: usize,
+    options: &ProfileOptions,
+) -> Result<FeatureProfile> {
+    let name = field.name().as_str();
+    let arrays = column::arrays(batches, name);
+    let class = type_class(field.data_type());
+    let numeric_type = class == crate::kind::TypeClass::Number;
+    // Distinct count and non-missing count decide the kind.
+    let mut numeric = None;
+    let mut labels = None;
+    let (distinct, non_missing) = if numeric_type {
+        let (mut values, missing) = column::numeric_values(name, &arrays)?;
+        sort_finite(&mut values);
+        let d = count_distinct_sorted(&values);
+        let nm = rows - missing as usize;
+        numeric = Some((values, missing));
+        (d as usize, nm)
+    } else {
+        let counts = column::category_counts(name, &arrays)?;
+        let missing = counts.get(MISSING_LABEL).copied().unwrap_or(0);
+        let d = counts.len() - usize::from(missing > 0);
+        labels = Some(counts);
+        (d, rows - missing as usize)
+    };
+    let kind = match options.kinds.get(name) {
+        Some(k) => *k,
+        None => infer(options.kind_rule, class, distinct, non_missing, rows),
+    };
+    if kind == FeatureKind::Numeric && numeric.is_none() {
+        // A string column forced numeric: parse it.
+        let cast = column::numeric_values(name, &arrays).map_err(|_| Error::KindMismatch {
+            column: name.to_string(),
+            data_type: field.data_type().to_string(),
+            kind: kind.to_string(),
+        })?;
+        let mut values = cast.0;
+        sort_finite(&mut values);
+        numeric = Some((values, cast.1));
+    }
+    let data_type = field.data_type().to_string();
+    let (missing, detail) = match kind {
+        FeatureKind::Numeric => {
+            let (values, missing) = numeric.expect("numeric values read above");
+            (
+                missing,
+                FeatureDetail::Numeric(numeric_profile(values, options)?),
+            )
+        }
+        FeatureKind::Categorical => {
+            let counts = match labels {
+                Some(c) => c,
+                None => column::category_counts(name, &arrays)?,
+            };
+            let missing = counts.get(MISSING_LABEL).copied().unwrap_or(0);
+            let mut pairs: Vec<(String, u64)> = counts.into_iter().collect();
+            pairs.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            let (categories, counts) = pairs.into_iter().unzip();
+            (
+                missing,
+                FeatureDetail::Categorical(CategoricalProfile { categories, counts }),
+            )
+        }
+        FeatureKind::Datetime | FeatureKind::Text => (
+            (rows - non_missing) as u64,
+            FeatureDetail::Uncompared {
+                distinct: distinct as u64,
+            },
+        ),
+    };
+    Ok(FeatureProfile {
+        name: name.to_string(),
+        data_type,
+        kind,
+        rows: rows as u64,
+        missing,
+        detail,
+    })
+}
+
+fn numeric_profile(sorted: Vec<f64>, options: &ProfileOptions) -> Result<NumericProfile> {
+    let summary = NumericSummary::from_sorted(&sorted);
+    let edges = bin_edges(&sorted, options.bins, Some(options.max_bins))
+        .map_err(|e| Error::InvalidOptions(vec![e.to_string()]))?;
+    let (counts, _, _) = counts(&sorted, &edges);
+    let decile_edges = psi_quantile_edges(&sorted, 10);
+    let decile_counts = quantile_bin_counts(&sorted, &decile_edges);
+    Ok(NumericProfile {
+        distinct: count_distinct_sorted(&sorted),
+        sorted,
+        summary,
+        edges,
+        counts,
+        decile_edges,
+        decile_counts,
+    })
+}
+
+/// Kinds of all profiled features, by name.
+pub fn kinds(profile: &BaselineProfile) -> BTreeMap<String, FeatureKind> {
+    profile
+        .features
+        .iter()
+        .map(|f| (f.name.clone(), f.kind))
+        .collect()
+}

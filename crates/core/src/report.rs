@@ -1,0 +1,213 @@
+//! The drift report: what a comparison of a target with a baseline found.
+//!
+//! Serialised as JSON with stable snake_case keys (schema in
+//! `docs/report-schema.md`). Numbers that are undefined (NaN) are `null`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::kind::FeatureKind;
+
+/// Report format identifier, bumped on incompatible changes.
+pub const REPORT_FORMAT: &str = "tidewatch.drift_report.v1";
+
+/// The result of comparing a target with a baseline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DriftReport {
+    /// Always [`REPORT_FORMAT`].
+    pub format: String,
+    /// Rows in the baseline.
+    pub baseline_rows: u64,
+    /// Rows in the target.
+    pub target_rows: u64,
+    /// Compared features (numeric and categorical).
+    pub feature_count: usize,
+    /// Compared features with drift detected.
+    pub drifted_features: usize,
+    /// `drifted_features / feature_count`, in [0, 1].
+    pub drift_share: f64,
+    /// Whether `drift_share` reaches `drift_share_threshold`.
+    pub dataset_drift: bool,
+    /// Share of drifted features at which the dataset counts as drifted.
+    pub drift_share_threshold: f64,
+    /// Multiple-testing correction applied to p-value decisions.
+    pub correction: String,
+    /// Columns of the two sides compared.
+    pub schema: SchemaDiff,
+    /// One entry per profiled feature, in baseline column order.
+    pub features: Vec<FeatureReport>,
+}
+
+/// How the two sides' columns line up.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct SchemaDiff {
+    /// Columns on both sides.
+    pub common: Vec<String>,
+    /// Columns only in the baseline.
+    pub baseline_only: Vec<String>,
+    /// Columns only in the target.
+    pub target_only: Vec<String>,
+    /// Columns on both sides whose types differ.
+    pub type_mismatches: Vec<TypeMismatch>,
+}
+
+/// A column whose type differs between the sides.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TypeMismatch {
+    /// Column name.
+    pub name: String,
+    /// Baseline type.
+    pub baseline: String,
+    /// Target type.
+    pub target: String,
+}
+
+/// Missing values on both sides.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Missing {
+    /// Missing values in the baseline.
+    pub baseline_count: u64,
+    /// Share of baseline rows missing, in [0, 1].
+    pub baseline_rate: f64,
+    /// Missing values in the target.
+    pub target_count: u64,
+    /// Share of target rows missing, in [0, 1].
+    pub target_rate: f64,
+    /// `target_rate - baseline_rate`, in [-1, 1].
+    pub rate_change: f64,
+    /// Whether `|rate_change|` exceeds the missing-rate threshold.
+    pub drift_detected: bool,
+}
+
+/// Summary statistics of both sides and their differences.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SummaryComparison {
+    /// Baseline statistics by name.
+    pub baseline: BTreeMap<String, Option<f64>>,
+    /// Target statistics by name.
+    pub target: BTreeMap<String, Option<f64>>,
+    /// `target - baseline` by name.
+    pub difference: BTreeMap<String, Option<f64>>,
+    /// `100 * (target - baseline) / |baseline|` by name (null when the
+    /// baseline value is 0).
+    pub percent_difference: BTreeMap<String, Option<f64>>,
+}
+
+/// Category counts of both sides.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CategorySummary {
+    /// Distinct non-missing baseline categories.
+    pub baseline_distinct: usize,
+    /// Distinct non-missing target categories.
+    pub target_distinct: usize,
+    /// Target rows whose category the baseline never saw.
+    pub unseen_count: u64,
+    /// Their share of target rows, in [0, 1].
+    pub unseen_rate: f64,
+    /// The most frequent unseen categories with their counts (at most 10).
+    pub unseen_top: Vec<(String, u64)>,
+}
+
+/// A histogram of both sides on the baseline's bins.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Histogram {
+    /// Bin edges (numeric) fixed by the baseline.
+    pub edges: Vec<f64>,
+    /// Baseline counts per bin.
+    pub baseline: Vec<u64>,
+    /// Target counts per bin.
+    pub target: Vec<u64>,
+    /// Target values below the first edge.
+    pub target_underflow: u64,
+    /// Target values above the last edge.
+    pub target_overflow: u64,
+}
+
+/// Category frequencies of both sides, aligned.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CategoryFrequencies {
+    /// Labels: baseline categories, most frequent first (the missing value
+    /// is `<missing>`), then `<unseen>` for all categories new in the target.
+    pub categories: Vec<String>,
+    /// Baseline counts.
+    pub baseline: Vec<u64>,
+    /// Target counts.
+    pub target: Vec<u64>,
+}
+
+/// Kernel density estimates of both sides on one grid.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Density {
+    /// Evaluation points.
+    pub grid: Vec<f64>,
+    /// Baseline density at each point (null when undefined, e.g. constant).
+    pub baseline: Option<Vec<f64>>,
+    /// Target density at each point.
+    pub target: Option<Vec<f64>>,
+    /// Bandwidth rule used.
+    pub bandwidth: String,
+    /// Whether the densities were computed exactly (else by linear binning).
+    pub exact: bool,
+}
+
+/// Distribution data for figures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Distribution {
+    /// A numeric feature: histogram and KDE.
+    Numeric {
+        /// Histogram on the baseline's bins.
+        histogram: Histogram,
+        /// KDE of both sides.
+        density: Density,
+    },
+    /// A categorical feature: aligned frequencies.
+    Categorical(CategoryFrequencies),
+}
+
+/// One feature's comparison.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureReport {
+    /// Column name.
+    pub name: String,
+    /// Kind it was treated as.
+    pub kind: FeatureKind,
+    /// Baseline column type.
+    pub data_type: String,
+    /// The metric that decides drift (null for features not compared).
+    pub method: Option<String>,
+    /// Threshold of the deciding metric.
+    pub threshold: Option<f64>,
+    /// Value of the deciding metric (after correction for p-values).
+    pub score: Option<f64>,
+    /// Whether drift was detected: by the deciding metric or by the
+    /// missing-rate change.
+    pub drift_detected: bool,
+    /// Why drift was detected: `distribution`, `missing_rate`.
+    pub drift_reasons: Vec<String>,
+    /// Rows compared (baseline, target).
+    pub rows: (u64, u64),
+    /// Missing values on both sides.
+    pub missing: Missing,
+    /// Summary statistics (numeric features).
+    pub summary: Option<SummaryComparison>,
+    /// Category counts (categorical features).
+    pub categories: Option<CategorySummary>,
+    /// Every applicable metric by name; null when undefined.
+    pub metrics: BTreeMap<String, Option<f64>>,
+    /// Metrics that could not be computed, with the reason.
+    pub metric_errors: BTreeMap<String, String>,
+    /// The deciding p-value after multiple-testing correction.
+    pub corrected_pvalue: Option<f64>,
+    /// Distribution data for figures.
+    pub distribution: Option<Distribution>,
+    /// Why the feature was not compared (text and datetime, or a target
+    /// without the column).
+    pub note: Option<String>,
+}
+
+/// `Some(x)` when finite, else `None` (JSON null).
+pub fn finite(x: f64) -> Option<f64> {
+    x.is_finite().then_some(x)
+}
