@@ -1,0 +1,235 @@
+//! `tidewatch compare`.
+
+use std::io::Write;
+
+use serde_json::Value;
+
+use super::{example, tidewatch};
+
+fn weather() -> (String, String) {
+    (
+        example("seattle_weather_baseline_2012_2013.csv")
+            .display()
+            .to_string(),
+        example("seattle_weather_target_2015.csv")
+            .display()
+            .to_string(),
+    )
+}
+
+#[test]
+fn table_lists_every_feature_with_its_verdict() {
+    let (b, t) = weather();
+    let out = tidewatch(&["compare", &b, &t]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let header = text.lines().next().unwrap();
+    for col in ["feature", "kind", "method", "score", "drifted"] {
+        assert!(header.contains(col), "header {header:?} lacks {col}");
+    }
+    let temp_max = text.lines().find(|l| l.starts_with("temp_max")).unwrap();
+    assert!(
+        temp_max.contains("numeric") && temp_max.contains("ks_pvalue") && temp_max.contains("yes"),
+        "{temp_max}"
+    );
+    let weather = text.lines().find(|l| l.starts_with("weather")).unwrap();
+    assert!(
+        weather.contains("categorical") && weather.contains("chi2_pvalue"),
+        "{weather}"
+    );
+    assert!(text.contains("features drifted"));
+}
+
+#[test]
+fn json_report_has_the_documented_keys() {
+    let (b, t) = weather();
+    let out = tidewatch(&["compare", &b, &t, "--format", "json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for key in [
+        "features",
+        "baseline_rows",
+        "target_rows",
+        "drift_share",
+        "dataset_drift",
+        "schema",
+    ] {
+        assert!(report.get(key).is_some(), "missing top-level key {key}");
+    }
+    assert_eq!(report["baseline_rows"], 731);
+    assert_eq!(report["target_rows"], 365);
+    let features = report["features"].as_array().unwrap();
+    let wind = features.iter().find(|f| f["name"] == "wind").unwrap();
+    for key in [
+        "name",
+        "kind",
+        "method",
+        "drift_detected",
+        "missing",
+        "summary",
+        "metrics",
+    ] {
+        assert!(wind.get(key).is_some(), "feature lacks {key}");
+    }
+    let metrics = wind["metrics"].as_object().unwrap();
+    for m in [
+        "wasserstein_distance",
+        "energy_distance",
+        "normalized_wasserstein_distance",
+        "ks_statistic",
+        "ks_pvalue",
+        "cramer_von_mises_pvalue",
+        "anderson_darling_pvalue",
+        "psi",
+        "jensen_shannon_distance",
+        "hellinger_distance",
+    ] {
+        assert!(metrics[m].is_number(), "wind: {m} = {}", metrics[m]);
+    }
+    assert!(
+        metrics.get("chi2_pvalue").is_none(),
+        "categorical metric on a numeric feature"
+    );
+    let weather = features.iter().find(|f| f["name"] == "weather").unwrap();
+    let wm = weather["metrics"].as_object().unwrap();
+    for m in [
+        "chi2_statistic",
+        "chi2_pvalue",
+        "jensen_shannon_distance",
+        "psi",
+        "hellinger_distance",
+        "l_infinity_distance",
+        "euclidean_distance",
+    ] {
+        assert!(wm[m].is_number(), "weather: {m} = {}", wm[m]);
+    }
+    assert!(wind["summary"]["baseline"]["mean"].is_number());
+    assert!(wind["summary"]["percent_difference"]["p99_9"].is_number());
+}
+
+#[test]
+fn same_file_twice_shows_no_drift() {
+    let (b, _) = weather();
+    let out = tidewatch(&["compare", &b, &b, "--format", "json"]);
+    assert!(out.status.success());
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["drifted_features"], 0);
+    for f in report["features"].as_array().unwrap() {
+        if let Some(w) = f["metrics"].get("wasserstein_distance") {
+            assert_eq!(w.as_f64(), Some(0.0), "{}", f["name"]);
+        }
+    }
+}
+
+#[test]
+fn missing_file_is_a_clear_error() {
+    let (b, _) = weather();
+    let out = tidewatch(&["compare", &b, "/no/such/target.csv"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("/no/such/target.csv") && err.contains("target"),
+        "{err}"
+    );
+}
+
+#[test]
+fn malformed_row_names_the_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.csv");
+    let mut f = std::fs::File::create(&path).unwrap();
+    writeln!(f, "a,b\n1,2\n3,4\n5").unwrap();
+    let (b, _) = weather();
+    let out = tidewatch(&["compare", &b, path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bad.csv") && err.to_lowercase().contains("line"),
+        "{err}"
+    );
+}
+
+#[test]
+fn no_common_columns_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("other.csv");
+    std::fs::write(&path, "x,y\n1,2\n3,4\n").unwrap();
+    let (b, _) = weather();
+    let out = tidewatch(&["compare", &b, path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no column in common"));
+}
+
+#[test]
+fn unknown_method_lists_the_known_ones() {
+    let (b, t) = weather();
+    let out = tidewatch(&["compare", &b, &t, "--method", "nonsense"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("nonsense") && err.contains("wasserstein_distance"),
+        "{err}"
+    );
+}
+
+#[test]
+fn overrides_change_kind_method_and_threshold() {
+    let (b, t) = weather();
+    let out = tidewatch(&[
+        "compare",
+        &b,
+        &t,
+        "--format",
+        "json",
+        "--categorical",
+        "wind",
+        "--feature-method",
+        "temp_max=psi",
+        "--feature-threshold",
+        "temp_max=10",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let f = |n: &str| {
+        report["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == n)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(f("wind")["kind"], "categorical");
+    assert_eq!(f("temp_max")["method"], "psi");
+    assert_eq!(f("temp_max")["threshold"], 10.0);
+    assert_eq!(f("temp_max")["drift_detected"], false);
+}
+
+#[test]
+fn fail_on_drift_exits_3() {
+    let (b, t) = weather();
+    let out = tidewatch(&["compare", &b, &t, "--fail-on-drift"]);
+    assert_eq!(out.status.code(), Some(3));
+}
+
+#[test]
+fn methods_lists_the_registry() {
+    let out = tidewatch(&["methods"]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for m in tidewatch_core::methods::registry() {
+        assert!(text.contains(m.name()), "{} missing", m.name());
+    }
+}
