@@ -33,7 +33,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Compare a target dataset with a baseline and report drift per feature.
-    Compare(CompareArgs),
+    Compare(Box<CompareArgs>),
     /// List the drift metrics with their kind, range and default threshold.
     Methods,
 }

@@ -73,8 +73,22 @@ pub(crate) fn category_counts(name: &str, arrays: &[&ArrayRef]) -> Result<HashMa
                 column: name.to_string(),
                 message: e.to_string(),
             })?;
+        // NaN and infinities in a float column are missing, as in numeric features.
+        let floats = matches!(
+            array.data_type(),
+            DataType::Float16 | DataType::Float32 | DataType::Float64
+        )
+        .then(|| {
+            arrow_cast::cast(array, &DataType::Float64)
+                .map(|a| a.as_primitive::<Float64Type>().clone())
+        });
+        let floats = floats.transpose().map_err(|e| Error::Arrow {
+            column: name.to_string(),
+            message: e.to_string(),
+        })?;
         for i in 0..array.len() {
-            let label = if array.is_null(i) {
+            let non_finite = floats.as_ref().is_some_and(|f| !f.value(i).is_finite());
+            let label = if array.is_null(i) || non_finite {
                 MISSING_LABEL.to_string()
             } else {
                 formatter.value(i).to_string()
@@ -83,4 +97,38 @@ pub(crate) fn category_counts(name: &str, arrays: &[&ArrayRef]) -> Result<HashMa
         }
     }
     Ok(counts)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow_array::{BooleanArray, Float64Array};
+
+    use super::*;
+
+    #[test]
+    fn non_finite_floats_are_missing_in_both_forms() {
+        let a: ArrayRef = Arc::new(Float64Array::from(vec![
+            Some(1.0),
+            None,
+            Some(f64::NAN),
+            Some(f64::INFINITY),
+            Some(1.0),
+        ]));
+        let (values, missing) = numeric_values("x", &[&a]).unwrap();
+        assert_eq!((values, missing), (vec![1.0, 1.0], 3));
+        let counts = category_counts("x", &[&a]).unwrap();
+        assert_eq!(counts[MISSING_LABEL], 3);
+        assert_eq!(counts["1.0"], 2);
+    }
+
+    #[test]
+    fn booleans_are_labelled() {
+        let a: ArrayRef = Arc::new(BooleanArray::from(vec![Some(true), Some(false), None]));
+        let counts = category_counts("b", &[&a]).unwrap();
+        assert_eq!(counts["true"], 1);
+        assert_eq!(counts["false"], 1);
+        assert_eq!(counts[MISSING_LABEL], 1);
+    }
 }

@@ -361,17 +361,30 @@ fn compare_feature(
     Ok(report)
 }
 
+/// What the choice of methods depends on.
+struct Facts {
+    numeric: bool,
+    binary: bool,
+    /// Non-missing baseline values.
+    baseline_n: u64,
+    /// Distinct baseline values.
+    distinct: u64,
+}
+
 /// Computes every applicable metric and the deciding one.
 fn run_methods(
     f: &FeatureProfile,
     input: &Input<'_>,
-    numeric: bool,
-    binary: bool,
-    baseline_n: u64,
-    distinct: u64,
+    facts: Facts,
     options: &CompareOptions,
     report: &mut FeatureReport,
 ) {
+    let Facts {
+        numeric,
+        binary,
+        baseline_n,
+        distinct,
+    } = facts;
     for m in methods::registry() {
         if !m.applies(numeric, binary) {
             continue;
@@ -538,16 +551,13 @@ fn compare_numeric(
         baseline_deciles: &p.decile_counts,
         target_deciles: &td,
     });
-    run_methods(
-        f,
-        &input,
-        true,
-        false,
-        p.sorted.len() as u64,
-        p.distinct,
-        options,
-        &mut report,
-    );
+    let facts = Facts {
+        numeric: true,
+        binary: false,
+        baseline_n: p.sorted.len() as u64,
+        distinct: p.distinct,
+    };
+    run_methods(f, &input, facts, options, &mut report);
     report.distribution = Some(Distribution::Numeric {
         histogram: Histogram {
             edges: p.edges.clone(),
@@ -606,21 +616,150 @@ fn compare_categorical(
         baseline: &b,
         target: &t,
     });
-    let baseline_n: u64 = p.counts.iter().sum();
-    run_methods(
-        f,
-        &input,
-        false,
+    let facts = Facts {
+        numeric: false,
         binary,
-        baseline_n,
-        p.categories.len() as u64,
-        options,
-        &mut report,
-    );
+        baseline_n: p.counts.iter().sum(),
+        distinct: p.categories.len() as u64,
+    };
+    run_methods(f, &input, facts, options, &mut report);
     report.distribution = Some(Distribution::Categorical(CategoryFrequencies {
         categories: labels,
         baseline: aligned_b,
         target: aligned_t,
     }));
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow_array::{Float64Array, StringArray};
+
+    use super::*;
+    use crate::profile::ProfileOptions;
+
+    fn numeric(name: &str, v: Vec<Option<f64>>) -> RecordBatch {
+        RecordBatch::try_from_iter([(name, Arc::new(Float64Array::from(v)) as _)]).unwrap()
+    }
+
+    #[test]
+    fn missing_rate_change_is_drift_of_its_own() {
+        let b = numeric("x", (0..1000).map(|i| Some((i % 50) as f64)).collect());
+        let t = numeric(
+            "x",
+            (0..1000)
+                .map(|i| {
+                    if i % 5 == 0 {
+                        None
+                    } else {
+                        Some((i % 50) as f64)
+                    }
+                })
+                .collect(),
+        );
+        let p = BaselineProfile::fit(&[b], &ProfileOptions::default()).unwrap();
+        let r = p.compare(&[t], &CompareOptions::default()).unwrap();
+        let f = &r.features[0];
+        assert_eq!(f.missing.target_count, 200);
+        assert!((f.missing.rate_change - 0.2).abs() < 1e-12);
+        assert!(f.drift_detected);
+        assert_eq!(f.drift_reasons, vec!["missing_rate".to_string()]);
+    }
+
+    #[test]
+    fn unseen_categories_are_counted_and_drift() {
+        let s = |v: Vec<&str>| {
+            RecordBatch::try_from_iter([("c", Arc::new(StringArray::from(v)) as _)]).unwrap()
+        };
+        let b = s((0..600).map(|i| ["a", "b", "c"][i % 3]).collect());
+        let t = s((0..600).map(|i| ["a", "b", "new"][i % 3]).collect());
+        let p = BaselineProfile::fit(&[b], &ProfileOptions::default()).unwrap();
+        let r = p.compare(&[t], &CompareOptions::default()).unwrap();
+        let f = &r.features[0];
+        let cats = f.categories.as_ref().unwrap();
+        assert_eq!(cats.unseen_count, 200);
+        assert_eq!(cats.unseen_top, vec![("new".to_string(), 200)]);
+        assert_eq!(f.method.as_deref(), Some("chi2_pvalue"));
+        assert!(f.drift_detected);
+        assert!(f.metrics["chi2_pvalue"].unwrap() < 1e-10);
+    }
+
+    #[test]
+    fn empty_target_and_foreign_columns_are_errors() {
+        let b = numeric("x", (0..100).map(|i| Some(i as f64)).collect());
+        let p = BaselineProfile::fit(&[b], &ProfileOptions::default()).unwrap();
+        assert!(matches!(
+            p.compare(&[], &CompareOptions::default()),
+            Err(Error::EmptyTarget)
+        ));
+        let other = numeric("y", vec![Some(1.0)]);
+        assert!(matches!(
+            p.compare(&[other], &CompareOptions::default()),
+            Err(Error::NoCommonColumns { .. })
+        ));
+    }
+
+    #[test]
+    fn all_missing_target_reports_missing_rate_only() {
+        let b = numeric("x", (0..100).map(|i| Some(i as f64)).collect());
+        let t = numeric("x", vec![None, Some(f64::NAN), Some(f64::INFINITY)]);
+        let p = BaselineProfile::fit(&[b], &ProfileOptions::default()).unwrap();
+        let r = p.compare(&[t], &CompareOptions::default()).unwrap();
+        let f = &r.features[0];
+        assert_eq!(f.missing.target_count, 3);
+        assert!(f.drift_detected);
+        assert!(
+            f.note
+                .as_deref()
+                .unwrap()
+                .contains("no non-missing values in the target")
+        );
+    }
+
+    #[test]
+    fn automatic_method_table() {
+        assert_eq!(
+            auto_method(FeatureKind::Numeric, false, 500, 100, 1000),
+            "ks_pvalue"
+        );
+        assert_eq!(
+            auto_method(FeatureKind::Numeric, false, 5000, 100, 1000),
+            "normalized_wasserstein_distance"
+        );
+        assert_eq!(
+            auto_method(FeatureKind::Numeric, false, 5000, 3, 1000),
+            "jensen_shannon_distance"
+        );
+        assert_eq!(
+            auto_method(FeatureKind::Categorical, true, 500, 2, 1000),
+            "z_pvalue"
+        );
+        assert_eq!(
+            auto_method(FeatureKind::Categorical, false, 500, 5, 1000),
+            "chi2_pvalue"
+        );
+        assert_eq!(
+            auto_method(FeatureKind::Categorical, false, 5000, 5, 1000),
+            "jensen_shannon_distance"
+        );
+    }
+
+    #[test]
+    fn report_is_deterministic_and_serialises_nan_as_null() {
+        let b = numeric("x", (0..300).map(|i| Some((i * 37 % 101) as f64)).collect());
+        let t = numeric(
+            "x",
+            (0..200).map(|i| Some((i * 13 % 97) as f64 + 3.0)).collect(),
+        );
+        let p = BaselineProfile::fit(&[b], &ProfileOptions::default()).unwrap();
+        let r1 =
+            serde_json::to_string(&p.compare(&[t.clone()], &CompareOptions::default()).unwrap())
+                .unwrap();
+        let r2 =
+            serde_json::to_string(&p.compare(&[t], &CompareOptions::default()).unwrap()).unwrap();
+        assert_eq!(r1, r2);
+        assert!(!r1.contains("NaN"));
+    }
 }

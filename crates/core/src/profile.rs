@@ -357,3 +357,109 @@ pub fn kinds(profile: &BaselineProfile) -> BTreeMap<String, FeatureKind> {
         .map(|f| (f.name.clone(), f.kind))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow_array::{Float64Array, Int64Array, StringArray};
+
+    use super::*;
+
+    fn batch() -> RecordBatch {
+        let n: i64 = 300;
+        RecordBatch::try_from_iter([
+            (
+                "x",
+                Arc::new(Float64Array::from(
+                    (0..n).map(|i| i as f64 * 0.5).collect::<Vec<_>>(),
+                )) as _,
+            ),
+            (
+                "k",
+                Arc::new(Int64Array::from((0..n).map(|i| i % 4).collect::<Vec<_>>())) as _,
+            ),
+            (
+                "c",
+                Arc::new(StringArray::from(
+                    (0..n)
+                        .map(|i| {
+                            if i % 3 == 0 {
+                                None
+                            } else {
+                                Some(["a", "b"][(i % 2) as usize])
+                            }
+                        })
+                        .collect::<Vec<_>>(),
+                )) as _,
+            ),
+        ])
+        .unwrap()
+    }
+
+    #[test]
+    fn kinds_and_missing_category() {
+        let p = BaselineProfile::fit(&[batch()], &ProfileOptions::default()).unwrap();
+        assert_eq!(p.feature("x").unwrap().kind, FeatureKind::Numeric);
+        assert_eq!(p.feature("k").unwrap().kind, FeatureKind::Numeric);
+        let c = p.feature("c").unwrap();
+        assert_eq!(c.kind, FeatureKind::Categorical);
+        assert_eq!(c.missing, 100);
+        let FeatureDetail::Categorical(cp) = &c.detail else {
+            panic!()
+        };
+        assert!(cp.categories.contains(&MISSING_LABEL.to_string()));
+        // The reference rule makes the 4-valued integer categorical.
+        let opts = ProfileOptions {
+            kind_rule: KindRule::Reference,
+            ..Default::default()
+        };
+        let p = BaselineProfile::fit(&[batch()], &opts).unwrap();
+        assert_eq!(p.feature("k").unwrap().kind, FeatureKind::Categorical);
+    }
+
+    #[test]
+    fn serialises_and_loads_back_identical() {
+        let p = BaselineProfile::fit(&[batch()], &ProfileOptions::default()).unwrap();
+        let bytes = p.to_bytes().unwrap();
+        assert_eq!(BaselineProfile::from_bytes(&bytes).unwrap(), p);
+        // Truncated, corrupt and newer files are clear errors.
+        assert!(matches!(
+            BaselineProfile::from_bytes(&bytes[..bytes.len() / 2]),
+            Err(Error::ProfileFormat(_))
+        ));
+        assert!(matches!(
+            BaselineProfile::from_bytes(b"not a profile"),
+            Err(Error::ProfileFormat(_))
+        ));
+        let mut newer = bytes.clone();
+        newer[8..12].copy_from_slice(&(PROFILE_FORMAT_VERSION + 1).to_le_bytes());
+        assert!(matches!(
+            BaselineProfile::from_bytes(&newer),
+            Err(Error::ProfileVersion { .. })
+        ));
+    }
+
+    #[test]
+    fn unknown_columns_in_options_are_all_reported() {
+        let opts = ProfileOptions {
+            features: Some(vec!["nope".into()]),
+            exclude: vec!["also_nope".into()],
+            ..Default::default()
+        };
+        let err = BaselineProfile::fit(&[batch()], &opts).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("nope") && text.contains("also_nope"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn empty_baseline_is_an_error() {
+        assert!(matches!(
+            BaselineProfile::fit(&[], &ProfileOptions::default()),
+            Err(Error::EmptyBaseline)
+        ));
+    }
+}

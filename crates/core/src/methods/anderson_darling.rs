@@ -46,8 +46,9 @@ fn polyfit2(x: &[f64], y: &[f64]) -> [f64; 3] {
         for r in 0..3 {
             if r != col {
                 let f = a[r][col] / a[col][col];
-                for c in col..4 {
-                    a[r][c] -= f * a[col][c];
+                let pivot_row = a[col];
+                for (x, p) in a[r].iter_mut().zip(pivot_row).skip(col) {
+                    *x -= f * p;
                 }
             }
         }

@@ -117,7 +117,7 @@ fn integrate(u: &SortedSample, v: &SortedSample, power: Power) -> f64 {
         }
     };
     while i < nu || j < nv {
-        let take_u = j >= nv || (i < nu && !(u.values[i] > v.values[j]));
+        let take_u = j >= nv || (i < nu && u.values[i] <= v.values[j]);
         let x = if take_u { u.values[i] } else { v.values[j] };
         if let Some(p) = prev {
             let delta = x - p;
@@ -140,11 +140,9 @@ fn integrate(u: &SortedSample, v: &SortedSample, power: Power) -> f64 {
         }
         while i < nu && u.values[i] == x {
             i += 1;
-            terms.push(0.0);
         }
         while j < nv && v.values[j] == x {
             j += 1;
-            terms.push(0.0);
         }
         prev = Some(x);
     }

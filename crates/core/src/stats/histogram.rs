@@ -14,7 +14,7 @@ use crate::error::{StatError, StatResult};
 
 /// How to choose the number of equal-width bins.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "rule", content = "bins")]
+#[serde(rename_all = "snake_case")]
 pub enum BinRule {
     /// min(max(fd, sqrt / 2), sturges) width; NumPy's `auto` (NumPy >= 2.1).
     Auto,

@@ -563,9 +563,7 @@ fn count_paths_outside(m: u64, n: u64, g: u64, h: u64) -> Option<f64> {
         return Some(binom(m + n, n));
     }
     let lxj = lxj as usize;
-    let xj: Vec<u64> = (0..lxj as u64)
-        .map(|j| (h + mg * j + ng - 1) / ng)
-        .collect();
+    let xj: Vec<u64> = (0..lxj as u64).map(|j| (h + mg * j).div_ceil(ng)).collect();
     let mut b = vec![0.0f64; lxj];
     b[0] = 1.0;
     for j in 1..lxj {
