@@ -61,10 +61,13 @@ pub(crate) fn category_counts(name: &str, arrays: &[&ArrayRef]) -> Result<HashMa
     let options = FormatOptions::default();
     for array in arrays {
         if let Some(strings) = array.as_string_opt::<i32>() {
+            // Count borrowed labels first: one allocation per distinct label.
+            let mut local: HashMap<&str, u64> = HashMap::new();
             for v in strings.iter() {
-                *counts
-                    .entry(v.unwrap_or(MISSING_LABEL).to_string())
-                    .or_default() += 1;
+                *local.entry(v.unwrap_or(MISSING_LABEL)).or_default() += 1;
+            }
+            for (label, n) in local {
+                *counts.entry(label.to_string()).or_default() += n;
             }
             continue;
         }

@@ -754,9 +754,11 @@ mod tests {
             (0..200).map(|i| Some((i * 13 % 97) as f64 + 3.0)).collect(),
         );
         let p = BaselineProfile::fit(&[b], &ProfileOptions::default()).unwrap();
-        let r1 =
-            serde_json::to_string(&p.compare(&[t.clone()], &CompareOptions::default()).unwrap())
-                .unwrap();
+        let r1 = serde_json::to_string(
+            &p.compare(std::slice::from_ref(&t), &CompareOptions::default())
+                .unwrap(),
+        )
+        .unwrap();
         let r2 =
             serde_json::to_string(&p.compare(&[t], &CompareOptions::default()).unwrap()).unwrap();
         assert_eq!(r1, r2);

@@ -76,55 +76,47 @@ pub fn anderson_ksamp(x: &[f64], y: &[f64]) -> StatResult<AndersonKsamp> {
     if y.is_empty() {
         return Err(StatError::EmptySample { side: "second" });
     }
-    let samples = [x, y];
     let k = 2.0f64;
     let n_total = x.len() + y.len();
     let nf = n_total as f64;
-    // Pooled distinct values with multiplicities and positions.
-    let mut z: Vec<f64> = Vec::with_capacity(n_total);
-    z.extend_from_slice(x);
-    z.extend_from_slice(y);
-    z.sort_unstable_by(f64::total_cmp);
-    let mut distinct: Vec<(f64, usize, usize)> = Vec::new(); // (value, left index, count)
-    let mut i = 0;
-    while i < z.len() {
-        let v = z[i];
-        let start = i;
-        while i < z.len() && z[i] == v {
+    let (nx, ny) = (x.len() as f64, y.len() as f64);
+    // One merge over the sorted samples visits each distinct pooled value v
+    // with: the pooled values below it (i0 + j0), its multiplicity, and per
+    // sample the values <= v and == v.
+    let (mut i, mut j) = (0usize, 0usize);
+    let (mut inner_x, mut inner_y) = (0.0f64, 0.0f64);
+    let mut distinct = 0usize;
+    while i < x.len() || j < y.len() {
+        let v = if j >= y.len() || (i < x.len() && x[i] <= y[j]) {
+            x[i]
+        } else {
+            y[j]
+        };
+        let (i0, j0) = (i, j);
+        while i < x.len() && x[i] == v {
             i += 1;
         }
-        distinct.push((v, start, i - start));
+        while j < y.len() && y[j] == v {
+            j += 1;
+        }
+        distinct += 1;
+        let lj = (i - i0 + j - j0) as f64;
+        let bj = (i0 + j0) as f64 + lj / 2.0;
+        let denom = bj * (nf - bj) - nf * lj / 4.0;
+        let mx = i as f64 - (i - i0) as f64 / 2.0;
+        let my = j as f64 - (j - j0) as f64 / 2.0;
+        let (dx, dy) = (nf * mx - bj * nx, nf * my - bj * ny);
+        inner_x += lj / nf * dx * dx / denom;
+        inner_y += lj / nf * dy * dy / denom;
     }
-    if distinct.len() < 2 {
+    if distinct < 2 {
         return Err(StatError::Constant {
             what: "the Anderson-Darling test",
             n: n_total,
-            value: z[0],
+            value: x[0],
         });
     }
-    let mut a2akn = 0.0;
-    for s in samples {
-        let ni = s.len() as f64;
-        let mut inner = 0.0;
-        let mut pos = 0usize; // s[..pos] < current value
-        for &(v, left, count) in &distinct {
-            let lj = count as f64;
-            let bj = left as f64 + lj / 2.0;
-            while pos < s.len() && s[pos] < v {
-                pos += 1;
-            }
-            let mut right = pos;
-            while right < s.len() && s[right] == v {
-                right += 1;
-            }
-            let fij = (right - pos) as f64;
-            let mij = right as f64 - fij / 2.0;
-            let num = nf * mij - bj * ni;
-            inner += lj / nf * num * num / (bj * (nf - bj) - nf * lj / 4.0);
-        }
-        a2akn += inner / ni;
-    }
-    a2akn *= (nf - 1.0) / nf;
+    let a2akn = (inner_x / nx + inner_y / ny) * (nf - 1.0) / nf;
 
     let h: f64 = (1..n_total).map(|i| 1.0 / i as f64).sum();
     // g = sum_{i=2}^{N-1} (1/i) * sum_{j=N-i+1}^{N-1} 1/j, in SciPy's order.
