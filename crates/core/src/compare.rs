@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::column::{self, MISSING_LABEL};
 use crate::error::{Error, Result};
 use crate::kind::FeatureKind;
-use crate::methods::{self, CategoricalInput, Input, Method, MetricKind, NumericInput};
+use crate::methods::{self, CategoricalInput, Input, Method, MetricKind, NumericInput, Shared};
 use crate::profile::{
     BaselineProfile, CategoricalProfile, FeatureDetail, FeatureProfile, NumericProfile, sort_finite,
 };
@@ -542,6 +542,7 @@ fn compare_numeric(
     th.extend(&t_counts);
     th.push(over);
     let td = methods::quantile_bin_counts(&target, &p.decile_edges);
+    let shared = Shared::default();
     let input = Input::Numeric(NumericInput {
         baseline: &p.sorted,
         target: &target,
@@ -550,6 +551,7 @@ fn compare_numeric(
         target_hist: &th,
         baseline_deciles: &p.decile_counts,
         target_deciles: &td,
+        shared: &shared,
     });
     let facts = Facts {
         numeric: true,
@@ -612,9 +614,11 @@ fn compare_categorical(
     let b: Vec<u64> = keep.iter().map(|&i| aligned_b[i]).collect();
     let t: Vec<u64> = keep.iter().map(|&i| aligned_t[i]).collect();
     let binary = p.categories.iter().filter(|c| *c != MISSING_LABEL).count() == 2;
+    let shared = Shared::default();
     let input = Input::Categorical(CategoricalInput {
         baseline: &b,
         target: &t,
+        shared: &shared,
     });
     let facts = Facts {
         numeric: false,

@@ -162,12 +162,16 @@ fn nonempty_columns(b: &[u64], t: &[u64]) -> (Vec<f64>, Vec<f64>) {
         .unzip()
 }
 
-fn homogeneity(input: &Input<'_>) -> StatResult<Option<Chi2Test>> {
+/// The test of homogeneity on baseline and target category counts, with
+/// Yates' correction for two categories.
+pub(super) fn homogeneity(baseline: &[u64], target: &[u64]) -> StatResult<Chi2Test> {
+    let (b, t) = nonempty_columns(baseline, target);
+    chi2_contingency(&b, &t, true, Lambda::Pearson)
+}
+
+fn homogeneity_of(input: &Input<'_>) -> StatResult<Option<Chi2Test>> {
     match input {
-        Input::Categorical(c) => {
-            let (b, t) = nonempty_columns(c.baseline, c.target);
-            chi2_contingency(&b, &t, true, Lambda::Pearson).map(Some)
-        }
+        Input::Categorical(c) => c.homogeneity().map(Some),
         Input::Numeric(_) => Ok(None),
     }
 }
@@ -209,7 +213,7 @@ impl Method for Chi2Statistic {
         DETAILS
     }
     fn compute(&self, input: &Input<'_>) -> StatResult<f64> {
-        Ok(homogeneity(input)?.map_or(f64::NAN, |t| t.statistic))
+        Ok(homogeneity_of(input)?.map_or(f64::NAN, |t| t.statistic))
     }
 }
 
@@ -245,6 +249,6 @@ impl Method for Chi2Pvalue {
         DETAILS
     }
     fn compute(&self, input: &Input<'_>) -> StatResult<f64> {
-        Ok(homogeneity(input)?.map_or(f64::NAN, |t| t.pvalue))
+        Ok(homogeneity_of(input)?.map_or(f64::NAN, |t| t.pvalue))
     }
 }

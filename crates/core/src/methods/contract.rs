@@ -12,7 +12,7 @@
 //! 5. Drift is seen: a clearly shifted target reads as drift at the default
 //!    threshold.
 
-use super::{CategoricalInput, Input, Method, MetricKind, NumericInput};
+use super::{CategoricalInput, Input, Method, MetricKind, NumericInput, Shared};
 use crate::stats::histogram::{BinRule, bin_edges, counts};
 use crate::stats::summary::NumericSummary;
 
@@ -53,8 +53,8 @@ impl NumericFixture {
         }
     }
 
-    /// The method input.
-    pub fn input(&self) -> Input<'_> {
+    /// The method input, with `shared` holding its intermediate results.
+    pub fn input<'a>(&'a self, shared: &'a Shared) -> Input<'a> {
         Input::Numeric(NumericInput {
             baseline: &self.baseline,
             target: &self.target,
@@ -63,8 +63,25 @@ impl NumericFixture {
             target_hist: &self.th,
             baseline_deciles: &self.bd,
             target_deciles: &self.td,
+            shared,
         })
     }
+}
+
+/// Computes `method` on a fresh input: nothing is shared between calls.
+fn run(method: &dyn Method, numeric: bool, num: (&[f64], &[f64]), cat: (&[u64], &[u64])) -> f64 {
+    let shared = Shared::default();
+    let result = if numeric {
+        let f = NumericFixture::new(num.0.to_vec(), num.1.to_vec());
+        method.compute(&f.input(&shared))
+    } else {
+        method.compute(&Input::Categorical(CategoricalInput {
+            baseline: cat.0,
+            target: cat.1,
+            shared: &shared,
+        }))
+    };
+    result.unwrap_or_else(|e| panic!("{}: {e}", method.name()))
 }
 
 fn check_value(m: &dyn Method, v: f64, what: &str) {
@@ -100,18 +117,7 @@ pub fn assert_method_contract(method: &dyn Method) {
         } else {
             (cat_base.clone(), cat_shift.clone(), cat_other.clone())
         };
-        let same_n = NumericFixture::new(base.clone(), base.clone());
-        let input_same = if numeric {
-            same_n.input()
-        } else {
-            Input::Categorical(CategoricalInput {
-                baseline: &cb,
-                target: &cb,
-            })
-        };
-        let v = method
-            .compute(&input_same)
-            .expect("identical samples compute");
+        let v = run(method, numeric, (&base, &base), (&cb, &cb));
         check_value(method, v, "identical samples");
         match method.kind() {
             MetricKind::Distance => assert!(
@@ -124,21 +130,8 @@ pub fn assert_method_contract(method: &dyn Method) {
             }
             MetricKind::Statistic => {}
         }
-        let shift_n = NumericFixture::new(base.clone(), shifted.clone());
-        let input_shift = if numeric {
-            shift_n.input()
-        } else {
-            Input::Categorical(CategoricalInput {
-                baseline: &cb,
-                target: &cs,
-            })
-        };
-        let v1 = method
-            .compute(&input_shift)
-            .expect("shifted samples compute");
-        let v2 = method
-            .compute(&input_shift)
-            .expect("shifted samples compute");
+        let v1 = run(method, numeric, (&base, &shifted), (&cb, &cs));
+        let v2 = run(method, numeric, (&base, &shifted), (&cb, &cs));
         assert_eq!(
             v1.to_bits(),
             v2.to_bits(),
@@ -157,24 +150,8 @@ pub fn assert_method_contract(method: &dyn Method) {
         if method.kind() == MetricKind::Distance
             && method.name() != "normalized_wasserstein_distance"
         {
-            let (ab, ba) = if numeric {
-                let f1 = NumericFixture::new(base.clone(), other.clone());
-                let f2 = NumericFixture::new(other.clone(), base.clone());
-                (
-                    method.compute(&f1.input()).unwrap(),
-                    method.compute(&f2.input()).unwrap(),
-                )
-            } else {
-                let i1 = Input::Categorical(CategoricalInput {
-                    baseline: &cb,
-                    target: &co,
-                });
-                let i2 = Input::Categorical(CategoricalInput {
-                    baseline: &co,
-                    target: &cb,
-                });
-                (method.compute(&i1).unwrap(), method.compute(&i2).unwrap())
-            };
+            let ab = run(method, numeric, (&base, &other), (&cb, &co));
+            let ba = run(method, numeric, (&other, &base), (&co, &cb));
             // Binned numeric distances use the baseline's bins, so swapping
             // sides changes the bins: only exact-value metrics are symmetric.
             let binned = numeric

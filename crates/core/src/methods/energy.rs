@@ -2,7 +2,6 @@
 
 use super::{Domain, Input, Method, MetricKind};
 use crate::error::StatResult;
-use crate::stats::cdf::sorted_distances;
 
 /// `E(U, V) = sqrt(2) * (∫ (U(x) - V(x))^2 dx)^(1/2)`.
 pub struct EnergyDistance;
@@ -40,7 +39,7 @@ impl Method for EnergyDistance {
     }
     fn compute(&self, input: &Input<'_>) -> StatResult<f64> {
         match input {
-            Input::Numeric(n) => Ok(sorted_distances(n.baseline, n.target).1),
+            Input::Numeric(n) => Ok(n.distances().1),
             Input::Categorical(_) => Ok(f64::NAN),
         }
     }

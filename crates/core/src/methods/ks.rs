@@ -178,9 +178,7 @@ pub fn ks_2samp(
 
 fn two_sided(input: &Input<'_>) -> StatResult<Option<KsTest>> {
     match input {
-        Input::Numeric(n) => {
-            ks_2samp_sorted(n.baseline, n.target, Alternative::TwoSided, KsMode::Auto).map(Some)
-        }
+        Input::Numeric(n) => n.ks().map(Some),
         Input::Categorical(_) => Ok(None),
     }
 }

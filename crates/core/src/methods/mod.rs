@@ -41,9 +41,13 @@ pub use psi::{Psi, ZeroFill, psi, psi_quantile_edges, psi_sturges_combined, quan
 pub use wasserstein::WassersteinDistance;
 pub use z_test::{ZPvalue, two_proportion_z_test};
 
+use std::sync::OnceLock;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::StatResult;
+use crate::stats::cdf::sorted_distances;
+use crate::stats::kolmogorov::Alternative;
 
 /// What a metric's number is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -89,6 +93,54 @@ pub struct NumericInput<'a> {
     pub baseline_deciles: &'a [u64],
     /// Target counts in the same decile bins.
     pub target_deciles: &'a [u64],
+    /// Intermediate results shared by the methods of this feature.
+    pub shared: &'a Shared,
+}
+
+/// Intermediate results that several methods of one feature need (the CDF
+/// walk behind Wasserstein, energy and normalised Wasserstein; the KS test
+/// behind its statistic and p-value; the contingency test behind the
+/// chi-square statistic and p-value), computed once, on first use.
+#[derive(Debug, Default)]
+pub struct Shared {
+    distances: OnceLock<(f64, f64)>,
+    ks: OnceLock<StatResult<KsTest>>,
+    chi2: OnceLock<StatResult<Chi2Test>>,
+}
+
+impl NumericInput<'_> {
+    /// `(wasserstein, energy)` of the two sorted samples.
+    pub fn distances(&self) -> (f64, f64) {
+        *self
+            .shared
+            .distances
+            .get_or_init(|| sorted_distances(self.baseline, self.target))
+    }
+
+    /// The two-sided KS test in SciPy's `auto` mode.
+    pub fn ks(&self) -> StatResult<KsTest> {
+        self.shared
+            .ks
+            .get_or_init(|| {
+                ks::ks_2samp_sorted(
+                    self.baseline,
+                    self.target,
+                    Alternative::TwoSided,
+                    KsMode::Auto,
+                )
+            })
+            .clone()
+    }
+}
+
+impl CategoricalInput<'_> {
+    /// The chi-square test of homogeneity of the baseline and target counts.
+    pub fn homogeneity(&self) -> StatResult<Chi2Test> {
+        self.shared
+            .chi2
+            .get_or_init(|| chi2::homogeneity(self.baseline, self.target))
+            .clone()
+    }
 }
 
 /// A categorical feature, prepared for the methods: counts aligned over the
@@ -100,6 +152,8 @@ pub struct CategoricalInput<'a> {
     pub baseline: &'a [u64],
     /// Target counts per category.
     pub target: &'a [u64],
+    /// Intermediate results shared by the methods of this feature.
+    pub shared: &'a Shared,
 }
 
 /// One feature's data as the methods see it.

@@ -2,7 +2,6 @@
 
 use super::{Domain, Input, Method, MetricKind};
 use crate::error::StatResult;
-use crate::stats::cdf::sorted_distances;
 
 /// Floor on the baseline standard deviation, so that a constant baseline
 /// does not divide by zero (the value Evidently uses).
@@ -44,7 +43,7 @@ impl Method for NormalizedWassersteinDistance {
     fn compute(&self, input: &Input<'_>) -> StatResult<f64> {
         match input {
             Input::Numeric(n) => {
-                let w = sorted_distances(n.baseline, n.target).0;
+                let w = n.distances().0;
                 let s = if n.baseline_std.is_finite() {
                     n.baseline_std
                 } else {

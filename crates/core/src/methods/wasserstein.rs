@@ -2,7 +2,6 @@
 
 use super::{Domain, Input, Method, MetricKind};
 use crate::error::StatResult;
-use crate::stats::cdf::sorted_distances;
 
 /// `W1(U, V) = ∫ |U(x) - V(x)| dx`, exact on the raw values.
 pub struct WassersteinDistance;
@@ -43,7 +42,7 @@ impl Method for WassersteinDistance {
     }
     fn compute(&self, input: &Input<'_>) -> StatResult<f64> {
         match input {
-            Input::Numeric(n) => Ok(sorted_distances(n.baseline, n.target).0),
+            Input::Numeric(n) => Ok(n.distances().0),
             Input::Categorical(_) => Ok(f64::NAN),
         }
     }
