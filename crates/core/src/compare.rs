@@ -11,7 +11,8 @@ use crate::error::{Error, Result};
 use crate::kind::FeatureKind;
 use crate::methods::{self, CategoricalInput, Input, Method, MetricKind, NumericInput, Shared};
 use crate::profile::{
-    BaselineProfile, CategoricalProfile, FeatureDetail, FeatureProfile, NumericProfile, sort_finite,
+    BaselineProfile, CategoricalProfile, FeatureDetail, FeatureProfile, NumericProfile,
+    check_schemas, sort_finite,
 };
 use crate::report::*;
 use crate::stats::correction::Correction;
@@ -113,15 +114,7 @@ impl BaselineProfile {
         if target_rows == 0 {
             return Err(Error::EmptyTarget);
         }
-        let schema = batches[0].schema();
-        for (i, b) in batches.iter().enumerate().skip(1) {
-            if b.schema().fields() != schema.fields() {
-                return Err(Error::SchemaMismatch {
-                    batch: i,
-                    detail: "target batches disagree on their columns".into(),
-                });
-            }
-        }
+        let schema = check_schemas(batches)?.ok_or(Error::EmptyTarget)?;
         let target_types: HashMap<String, String> = schema
             .fields()
             .iter()
@@ -464,16 +457,12 @@ fn summary_comparison(b: &NumericSummary, t: &NumericSummary) -> SummaryComparis
 }
 
 fn density(b: &[f64], t: &[f64], options: &CompareOptions) -> Density {
-    let fit = |x: &[f64]| {
-        GaussianKde::fit(x, None, options.bandwidth)
-            .ok()
-            .map(|k| (k.covariance.sqrt(), k))
-    };
-    let (kb, kt) = (fit(b), fit(t));
-    let pad = 3.0
-        * kb.as_ref()
-            .map_or(0.0, |k| k.0)
-            .max(kt.as_ref().map_or(0.0, |k| k.0));
+    let (kb, kt) = (
+        GaussianKde::fit(b, None, options.bandwidth).ok(),
+        GaussianKde::fit(t, None, options.bandwidth).ok(),
+    );
+    let sd = |k: &Option<GaussianKde<'_>>| k.as_ref().map_or(0.0, GaussianKde::kernel_sd);
+    let pad = 3.0 * sd(&kb).max(sd(&kt));
     let lo = b[0].min(t[0]) - pad;
     let hi = b[b.len() - 1].max(t[t.len() - 1]) + pad;
     let (lo, hi) = if lo == hi {
@@ -483,8 +472,9 @@ fn density(b: &[f64], t: &[f64], options: &CompareOptions) -> Density {
     };
     let grid = linspace(lo, hi, options.kde_points);
     let exact = b.len().max(t.len()) <= options.exact_kde_limit;
-    let eval = |x: &[f64], k: Option<(f64, GaussianKde)>| -> Option<Vec<f64>> {
-        let (sd, k) = k?;
+    let eval = |x: &[f64], k: Option<GaussianKde<'_>>| -> Option<Vec<f64>> {
+        let k = k?;
+        let sd = k.kernel_sd();
         if x.len() <= options.exact_kde_limit {
             Some(k.evaluate(&grid))
         } else {

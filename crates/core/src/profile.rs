@@ -124,7 +124,9 @@ pub struct BaselineProfile {
     pub options: ProfileOptions,
 }
 
-fn check_schemas(batches: &[RecordBatch]) -> Result<Option<std::sync::Arc<Schema>>> {
+/// The schema shared by all `batches` (`None` when there are none), or an
+/// error naming the first batch that differs.
+pub(crate) fn check_schemas(batches: &[RecordBatch]) -> Result<Option<std::sync::Arc<Schema>>> {
     let Some(first) = batches.first() else {
         return Ok(None);
     };

@@ -27,11 +27,12 @@ pub enum Bandwidth {
     Factor(f64),
 }
 
-/// A fitted kernel density estimate.
+/// A fitted kernel density estimate, borrowing its data.
 #[derive(Debug, Clone)]
-pub struct GaussianKde {
-    data: Vec<f64>,
-    weights: Vec<f64>,
+pub struct GaussianKde<'a> {
+    data: &'a [f64],
+    /// Normalised weights; `None` means every value weighs `1 / n`.
+    weights: Option<Vec<f64>>,
     /// Bandwidth factor (multiplies the standard deviation).
     pub factor: f64,
     /// Kernel variance `factor^2 * s^2`.
@@ -40,12 +41,12 @@ pub struct GaussianKde {
     pub neff: f64,
 }
 
-impl GaussianKde {
+impl<'a> GaussianKde<'a> {
     /// Fits a KDE to `data` with optional `weights`.
     ///
     /// Errors as SciPy raises: fewer than 2 values, a non-finite value, or a
     /// zero variance (all values equal).
-    pub fn fit(data: &[f64], weights: Option<&[f64]>, bandwidth: Bandwidth) -> StatResult<Self> {
+    pub fn fit(data: &'a [f64], weights: Option<&[f64]>, bandwidth: Bandwidth) -> StatResult<Self> {
         if data.len() < 2 {
             return Err(StatError::TooFew {
                 what: "a kernel density estimate",
@@ -56,14 +57,17 @@ impl GaussianKde {
         if let Some((index, &value)) = data.iter().enumerate().find(|(_, v)| !v.is_finite()) {
             return Err(StatError::NonFinite { index, value });
         }
-        let w: Vec<f64> = match weights {
+        let weights: Option<Vec<f64>> = match weights {
             Some(w) => {
                 let sum = super::check_weights(data.len(), w)?;
-                w.iter().map(|x| x / sum).collect()
+                Some(w.iter().map(|x| x / sum).collect())
             }
-            None => vec![1.0 / data.len() as f64; data.len()],
+            None => None,
         };
-        let neff = 1.0 / w.iter().map(|x| x * x).sum::<f64>();
+        let uniform = 1.0 / data.len() as f64;
+        let weight = |i: usize| weights.as_ref().map_or(uniform, |w| w[i]);
+        let sum_w2: f64 = (0..data.len()).map(|i| weight(i) * weight(i)).sum();
+        let neff = 1.0 / sum_w2;
         let factor = match bandwidth {
             Bandwidth::Scott => neff.powf(-1.0 / 5.0),
             Bandwidth::Silverman => (neff * 3.0 / 4.0).powf(-1.0 / 5.0),
@@ -78,12 +82,11 @@ impl GaussianKde {
                 f
             }
         };
-        let mean: f64 = data.iter().zip(&w).map(|(x, w)| x * w).sum();
-        let sum_w2: f64 = w.iter().map(|x| x * x).sum();
+        let mean: f64 = data.iter().enumerate().map(|(i, x)| x * weight(i)).sum();
         let var: f64 = data
             .iter()
-            .zip(&w)
-            .map(|(x, w)| w * (x - mean) * (x - mean))
+            .enumerate()
+            .map(|(i, x)| weight(i) * (x - mean) * (x - mean))
             .sum::<f64>()
             / (1.0 - sum_w2);
         if var <= 0.0 || !var.is_finite() {
@@ -94,28 +97,34 @@ impl GaussianKde {
             });
         }
         Ok(GaussianKde {
-            data: data.to_vec(),
-            weights: w,
+            data,
+            weights,
             factor,
             covariance: factor * factor * var,
             neff,
         })
     }
 
-    /// Density at each of `points`.
+    /// Kernel standard deviation, `sqrt(covariance)`.
+    pub fn kernel_sd(&self) -> f64 {
+        self.covariance.sqrt()
+    }
+
+    /// Density at each of `points`, by direct summation (`O(n m)`).
     pub fn evaluate(&self, points: &[f64]) -> Vec<f64> {
-        let sd = self.covariance.sqrt();
+        let sd = self.kernel_sd();
         let norm = 1.0 / ((2.0 * std::f64::consts::PI).sqrt() * sd);
+        let uniform = 1.0 / self.data.len() as f64;
         points
             .iter()
             .map(|&p| {
                 let zp = p / sd;
                 self.data
                     .iter()
-                    .zip(&self.weights)
-                    .map(|(x, w)| {
+                    .enumerate()
+                    .map(|(i, x)| {
                         let z = zp - x / sd;
-                        w * (-0.5 * z * z).exp()
+                        self.weights.as_ref().map_or(uniform, |w| w[i]) * (-0.5 * z * z).exp()
                     })
                     .sum::<f64>()
                     * norm
