@@ -714,30 +714,26 @@ mod tests {
 
     #[test]
     fn automatic_method_table() {
-        assert_eq!(
-            auto_method(FeatureKind::Numeric, false, 500, 100, 1000),
-            "ks_pvalue"
-        );
-        assert_eq!(
-            auto_method(FeatureKind::Numeric, false, 5000, 100, 1000),
-            "normalized_wasserstein_distance"
-        );
-        assert_eq!(
-            auto_method(FeatureKind::Numeric, false, 5000, 3, 1000),
-            "jensen_shannon_distance"
-        );
-        assert_eq!(
-            auto_method(FeatureKind::Categorical, true, 500, 2, 1000),
-            "z_pvalue"
-        );
-        assert_eq!(
-            auto_method(FeatureKind::Categorical, false, 500, 5, 1000),
-            "chi2_pvalue"
-        );
-        assert_eq!(
-            auto_method(FeatureKind::Categorical, false, 5000, 5, 1000),
-            "jensen_shannon_distance"
-        );
+        use FeatureKind::{Categorical, Numeric};
+        // (kind, binary, baseline values, distinct values) -> method
+        let table = [
+            ((Numeric, false, 500, 100), "ks_pvalue"),
+            (
+                (Numeric, false, 5000, 100),
+                "normalized_wasserstein_distance",
+            ),
+            ((Numeric, false, 5000, 3), "jensen_shannon_distance"),
+            ((Categorical, true, 500, 2), "z_pvalue"),
+            ((Categorical, false, 500, 5), "chi2_pvalue"),
+            ((Categorical, false, 5000, 5), "jensen_shannon_distance"),
+        ];
+        for ((kind, binary, n, distinct), want) in table {
+            assert_eq!(
+                auto_method(kind, binary, n, distinct, 1000),
+                want,
+                "{kind} n={n} distinct={distinct}"
+            );
+        }
     }
 
     #[test]

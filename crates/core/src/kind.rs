@@ -157,39 +157,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn default_rule() {
-        assert_eq!(
-            infer(KindRule::Default, TypeClass::Number, 3, 1000, 1000),
-            FeatureKind::Numeric
-        );
-        assert_eq!(
-            infer(KindRule::Default, TypeClass::String, 3, 1000, 1000),
-            FeatureKind::Categorical
-        );
-        assert_eq!(
-            infer(KindRule::Default, TypeClass::String, 900, 1000, 1000),
-            FeatureKind::Text
-        );
-        assert_eq!(
-            infer(KindRule::Default, TypeClass::Boolean, 2, 10, 10),
-            FeatureKind::Categorical
-        );
-    }
-
-    #[test]
-    fn reference_rule_counts_numbers_as_categories() {
-        // N = 2000: limit min(100, 100) = 100
-        assert_eq!(
-            infer(KindRule::Reference, TypeClass::Number, 12, 2000, 2000),
-            FeatureKind::Categorical
-        );
-        assert_eq!(
-            infer(KindRule::Reference, TypeClass::Number, 500, 2000, 2000),
-            FeatureKind::Numeric
-        );
-        assert_eq!(
-            infer(KindRule::Reference, TypeClass::String, 500, 2000, 2000),
-            FeatureKind::Text
-        );
+    fn inference_table() {
+        use FeatureKind::*;
+        use KindRule::{Default as Ours, Reference};
+        // (rule, type, distinct, non-missing, rows) -> kind. For the
+        // reference rule, N = 2000 gives the limit min(100, 100) = 100.
+        let table = [
+            ((Ours, TypeClass::Number, 3, 1000, 1000), Numeric),
+            ((Ours, TypeClass::String, 3, 1000, 1000), Categorical),
+            ((Ours, TypeClass::String, 900, 1000, 1000), Text),
+            ((Ours, TypeClass::Boolean, 2, 10, 10), Categorical),
+            ((Ours, TypeClass::Temporal, 10, 10, 10), Datetime),
+            ((Reference, TypeClass::Number, 12, 2000, 2000), Categorical),
+            ((Reference, TypeClass::Number, 500, 2000, 2000), Numeric),
+            ((Reference, TypeClass::String, 500, 2000, 2000), Text),
+        ];
+        for ((rule, class, distinct, non_missing, rows), want) in table {
+            assert_eq!(
+                infer(rule, class, distinct, non_missing, rows),
+                want,
+                "{rule:?} {class:?} distinct={distinct} rows={rows}"
+            );
+        }
     }
 }
