@@ -1,7 +1,7 @@
 //! Engine benchmark: fit a baseline profile and compare a target, on
 //! generated data (fixed seed) of 20 numeric and 5 categorical columns with
 //! a shift planted in a few, against the floor of merely sorting the same
-//! numeric columns.
+//! numeric columns (with the same radix sort the engine uses).
 //!
 //! `cargo bench -p tidewatch-core --bench engine -- [ROWS ...]`
 //! (default: 100000 1000000). Prints seconds and peak resident memory.
@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
 use rayon::prelude::*;
+use tidewatch_core::stats::sort::sort_f64;
 use tidewatch_core::{BaselineProfile, CompareOptions, ProfileOptions};
 
 /// SplitMix64: a small, seedable generator.
@@ -137,7 +138,7 @@ fn main() {
                                     .copied()
                             })
                             .collect();
-                        v.sort_unstable_by(f64::total_cmp);
+                        sort_f64(&mut v);
                         black_box(v.len())
                     })
                 })

@@ -12,12 +12,13 @@ use crate::kind::FeatureKind;
 use crate::methods::{self, CategoricalInput, Input, Method, MetricKind, NumericInput, Shared};
 use crate::profile::{
     BaselineProfile, CategoricalProfile, FeatureDetail, FeatureProfile, NumericProfile,
-    check_schemas, sort_finite,
+    check_schemas,
 };
 use crate::report::*;
 use crate::stats::correction::Correction;
 use crate::stats::histogram::{counts, linspace};
 use crate::stats::kde::{Bandwidth, GaussianKde, binned_kde};
+use crate::stats::sort::sort_f64;
 use crate::stats::summary::NumericSummary;
 
 /// Label of the bucket holding every category the baseline never saw.
@@ -505,7 +506,7 @@ fn compare_numeric(
     options: &CompareOptions,
 ) -> Result<FeatureReport> {
     let (mut target, t_missing) = column::numeric_values(&f.name, arrays)?;
-    sort_finite(&mut target);
+    sort_f64(&mut target);
     let mut report = empty_report(f, target_rows, String::new());
     report.note = None;
     report.missing.target_count = t_missing;

@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::kind::{FeatureKind, KindOverrides, KindRule, infer, type_class};
 use crate::methods::{psi_quantile_edges, quantile_bin_counts};
 use crate::stats::histogram::{BinRule, bin_edges, counts};
+use crate::stats::sort::sort_f64;
 use crate::stats::summary::NumericSummary;
 
 /// Format version of serialised profiles. Bump on any change of the
@@ -239,11 +240,6 @@ impl BaselineProfile {
     }
 }
 
-/// Sorts finite values ascending.
-pub(crate) fn sort_finite(values: &mut [f64]) {
-    values.sort_unstable_by(f64::total_cmp);
-}
-
 fn count_distinct_sorted(sorted: &[f64]) -> u64 {
     if sorted.is_empty() {
         return 0;
@@ -266,7 +262,7 @@ fn fit_feature(
     let mut labels = None;
     let (distinct, non_missing) = if numeric_type {
         let (mut values, missing) = column::numeric_values(name, &arrays)?;
-        sort_finite(&mut values);
+        sort_f64(&mut values);
         let d = count_distinct_sorted(&values);
         let nm = rows - missing as usize;
         numeric = Some((values, missing));
@@ -290,7 +286,7 @@ fn fit_feature(
             kind: kind.to_string(),
         })?;
         let mut values = cast.0;
-        sort_finite(&mut values);
+        sort_f64(&mut values);
         numeric = Some((values, cast.1));
     }
     let data_type = field.data_type().to_string();

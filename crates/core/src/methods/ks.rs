@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::{Domain, Input, Method, MetricKind};
 use crate::error::{StatError, StatResult};
 use crate::stats::kolmogorov::{Alternative, kolmogorov_n_sf, two_sample_exact};
+use crate::stats::sort::sort_f64;
 
 /// How the p-value is computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -171,8 +172,8 @@ pub fn ks_2samp(
     }
     let mut a = data1.to_vec();
     let mut b = data2.to_vec();
-    a.sort_unstable_by(f64::total_cmp);
-    b.sort_unstable_by(f64::total_cmp);
+    sort_f64(&mut a);
+    sort_f64(&mut b);
     ks_2samp_sorted(&a, &b, alternative, mode)
 }
 

@@ -90,7 +90,7 @@ pub fn quantile_bin_counts(sorted_values: &[f64], inner: &[f64]) -> Vec<u64> {
 /// cases). Re-bins on every target, so it is a compatibility function only.
 pub fn psi_sturges_combined(baseline: &[f64], target: &[f64]) -> StatResult<f64> {
     let mut pooled: Vec<f64> = baseline.iter().chain(target).copied().collect();
-    pooled.sort_unstable_by(f64::total_cmp);
+    crate::stats::sort_values(&mut pooled);
     let edges = bin_edges(&pooled, BinRule::Sturges, None)?;
     let (b, _, _) = counts(baseline, &edges);
     let (t, _, _) = counts(target, &edges);

@@ -10,6 +10,7 @@ pub mod histogram;
 pub mod kde;
 pub mod kolmogorov;
 pub mod scoring;
+pub mod sort;
 pub mod special;
 pub mod summary;
 
@@ -35,16 +36,17 @@ pub fn check_weights(values: usize, weights: &[f64]) -> StatResult<f64> {
     Ok(sum)
 }
 
-/// Sorts finite-or-NaN values ascending with NaN last (NumPy's order).
+/// Sorts values ascending with NaN last (NumPy's order).
 pub fn sort_values(values: &mut [f64]) {
-    values.sort_unstable_by(f64::total_cmp);
-    // total_cmp puts negative NaN first; move every NaN to the end.
     let nans = values.iter().filter(|v| v.is_nan()).count();
-    if nans > 0 {
-        let mut kept: Vec<f64> = values.iter().copied().filter(|v| !v.is_nan()).collect();
-        kept.resize(values.len(), f64::NAN);
-        values.copy_from_slice(&kept);
+    if nans == 0 {
+        sort::sort_f64(values);
+        return;
     }
+    let mut finite: Vec<f64> = values.iter().copied().filter(|v| !v.is_nan()).collect();
+    sort::sort_f64(&mut finite);
+    finite.resize(values.len(), f64::NAN);
+    values.copy_from_slice(&finite);
 }
 
 /// Index of the first element greater than `x` in sorted `sorted`
