@@ -3,6 +3,7 @@
 
 use super::{Domain, Input, Method, MetricKind};
 use crate::error::{StatError, StatResult};
+use crate::stats::pooled::{PooledWalk, walk};
 
 /// Result of the Anderson-Darling k-sample test.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -76,47 +77,23 @@ pub fn anderson_ksamp(x: &[f64], y: &[f64]) -> StatResult<AndersonKsamp> {
     if y.is_empty() {
         return Err(StatError::EmptySample { side: "second" });
     }
+    anderson_from_walk(&walk(x, y))
+}
+
+/// The test from a pooled walk of the two sorted samples.
+pub fn anderson_from_walk(w: &PooledWalk) -> StatResult<AndersonKsamp> {
     let k = 2.0f64;
-    let n_total = x.len() + y.len();
+    let n_total = w.n1 + w.n2;
     let nf = n_total as f64;
-    let (nx, ny) = (x.len() as f64, y.len() as f64);
-    // One merge over the sorted samples visits each distinct pooled value v
-    // with: the pooled values below it (i0 + j0), its multiplicity, and per
-    // sample the values <= v and == v.
-    let (mut i, mut j) = (0usize, 0usize);
-    let (mut inner_x, mut inner_y) = (0.0f64, 0.0f64);
-    let mut distinct = 0usize;
-    while i < x.len() || j < y.len() {
-        let v = if j >= y.len() || (i < x.len() && x[i] <= y[j]) {
-            x[i]
-        } else {
-            y[j]
-        };
-        let (i0, j0) = (i, j);
-        while i < x.len() && x[i] == v {
-            i += 1;
-        }
-        while j < y.len() && y[j] == v {
-            j += 1;
-        }
-        distinct += 1;
-        let lj = (i - i0 + j - j0) as f64;
-        let bj = (i0 + j0) as f64 + lj / 2.0;
-        let denom = bj * (nf - bj) - nf * lj / 4.0;
-        let mx = i as f64 - (i - i0) as f64 / 2.0;
-        let my = j as f64 - (j - j0) as f64 / 2.0;
-        let (dx, dy) = (nf * mx - bj * nx, nf * my - bj * ny);
-        inner_x += lj / nf * dx * dx / denom;
-        inner_y += lj / nf * dy * dy / denom;
-    }
-    if distinct < 2 {
+    if w.distinct < 2 {
         return Err(StatError::Constant {
             what: "the Anderson-Darling test",
             n: n_total,
-            value: x[0],
+            value: w.smallest,
         });
     }
-    let a2akn = (inner_x / nx + inner_y / ny) * (nf - 1.0) / nf;
+    let (nx, ny) = (w.n1 as f64, w.n2 as f64);
+    let a2akn = (w.ad_inner.0 / nx + w.ad_inner.1 / ny) * (nf - 1.0) / nf;
 
     let h: f64 = (1..n_total).map(|i| 1.0 / i as f64).sum();
     // g = sum_{i=2}^{N-1} (1/i) * sum_{j=N-i+1}^{N-1} 1/j, in SciPy's order.
@@ -126,7 +103,7 @@ pub fn anderson_ksamp(x: &[f64], y: &[f64]) -> StatResult<AndersonKsamp> {
         cum += 1.0 / j as f64;
         g += cum / (idx + 2) as f64;
     }
-    let hh = 1.0 / x.len() as f64 + 1.0 / y.len() as f64; // H = sum_i 1/n_i
+    let hh = 1.0 / nx + 1.0 / ny; // H = sum_i 1/n_i
     let a = (4.0 * g - 6.0) * (k - 1.0) + (10.0 - 6.0 * g) * hh;
     let b = (2.0 * g - 4.0) * k * k + 8.0 * h * k + (2.0 * g - 14.0 * h - 4.0) * hh - 8.0 * h
         + 4.0 * g
@@ -194,7 +171,7 @@ impl Method for AndersonDarlingPvalue {
     }
     fn compute(&self, input: &Input<'_>) -> StatResult<f64> {
         match input {
-            Input::Numeric(n) => Ok(anderson_ksamp(n.baseline, n.target)?.pvalue),
+            Input::Numeric(n) => Ok(anderson_from_walk(n.walk())?.pvalue),
             Input::Categorical(_) => Ok(f64::NAN),
         }
     }

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use super::{Domain, Input, Method, MetricKind};
 use crate::error::{StatError, StatResult};
+use crate::stats::pooled::{PooledWalk, walk};
 use crate::stats::special::{bessel_kv_scaled, ln_gamma};
 
 /// How the p-value is computed.
@@ -24,39 +25,6 @@ pub struct CramerVonMises {
     pub statistic: f64,
     /// The p-value.
     pub pvalue: f64,
-}
-
-/// `U = nx sum (r_i - i)^2 + ny sum (s_j - j)^2` from pooled average ranks,
-/// by one merge over the sorted samples.
-fn rank_statistic(x: &[f64], y: &[f64]) -> f64 {
-    let (nx, ny) = (x.len(), y.len());
-    let (mut i, mut j) = (0usize, 0usize);
-    let (mut ux, mut uy) = (0.0f64, 0.0f64);
-    while i < nx || j < ny {
-        let v = if j >= ny || (i < nx && x[i] <= y[j]) {
-            x[i]
-        } else {
-            y[j]
-        };
-        let (i0, j0) = (i, j);
-        while i < nx && x[i] == v {
-            i += 1;
-        }
-        while j < ny && y[j] == v {
-            j += 1;
-        }
-        let ties = (i - i0 + j - j0) as f64;
-        let rank = (i0 + j0) as f64 + (ties + 1.0) / 2.0;
-        for k in i0..i {
-            let d = rank - (k + 1) as f64;
-            ux += d * d;
-        }
-        for k in j0..j {
-            let d = rank - (k + 1) as f64;
-            uy += d * d;
-        }
-    }
-    nx as f64 * ux + ny as f64 * uy
 }
 
 /// CDF of the limiting distribution of the one-sample Cramér-von Mises
@@ -136,20 +104,32 @@ fn pvalue_exact(u: f64, m: u64, n: u64) -> f64 {
 /// Two-sample Cramér-von Mises test on sorted, finite samples, equal to
 /// `scipy.stats.cramervonmises_2samp(x, y, method)`.
 pub fn cramervonmises_2samp(x: &[f64], y: &[f64], method: CvmMethod) -> StatResult<CramerVonMises> {
-    let (nx, ny) = (x.len(), y.len());
+    if x.len() < 2 || y.len() < 2 {
+        return Err(too_few(x.len().min(y.len())));
+    }
+    cramervonmises_from_walk(&walk(x, y), method)
+}
+
+fn too_few(got: usize) -> StatError {
+    StatError::TooFew {
+        what: "the Cramér-von Mises test",
+        needed: 2,
+        got,
+    }
+}
+
+/// The test from a pooled walk of the two sorted samples.
+pub fn cramervonmises_from_walk(w: &PooledWalk, method: CvmMethod) -> StatResult<CramerVonMises> {
+    let (nx, ny) = (w.n1, w.n2);
     if nx < 2 || ny < 2 {
-        return Err(StatError::TooFew {
-            what: "the Cramér-von Mises test",
-            needed: 2,
-            got: nx.min(ny),
-        });
+        return Err(too_few(nx.min(ny)));
     }
     let exact = match method {
         CvmMethod::Auto => nx.max(ny) <= 20,
         CvmMethod::Exact => true,
         CvmMethod::Asymptotic => false,
     };
-    let u = rank_statistic(x, y);
+    let u = w.cvm_u;
     let (fx, fy) = (nx as f64, ny as f64);
     let k = fx * fy;
     let big_n = fx + fy;
@@ -210,9 +190,7 @@ impl Method for CramerVonMisesPvalue {
     }
     fn compute(&self, input: &Input<'_>) -> StatResult<f64> {
         match input {
-            Input::Numeric(n) => {
-                Ok(cramervonmises_2samp(n.baseline, n.target, CvmMethod::Auto)?.pvalue)
-            }
+            Input::Numeric(n) => Ok(cramervonmises_from_walk(n.walk(), CvmMethod::Auto)?.pvalue),
             Input::Categorical(_) => Ok(f64::NAN),
         }
     }

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::{Domain, Input, Method, MetricKind};
 use crate::error::{StatError, StatResult};
 use crate::stats::kolmogorov::{Alternative, kolmogorov_n_sf, two_sample_exact};
+use crate::stats::pooled::{PooledWalk, walk};
 use crate::stats::sort::sort_f64;
 
 /// How the p-value is computed.
@@ -38,21 +39,6 @@ pub struct KsTest {
 
 const MAX_AUTO_N: usize = 10_000;
 
-/// Keeps the extreme CDF difference and where it first occurs: the smallest
-/// such value in the first sample, and the smallest in the second.
-fn track(best: &mut (f64, f64, f64), diff: f64, x: f64, in_first: bool, better: bool) {
-    if better {
-        *best = (diff, f64::NAN, f64::NAN);
-    }
-    if diff == best.0 {
-        if in_first && best.1.is_nan() {
-            best.1 = x;
-        } else if !in_first && best.2.is_nan() {
-            best.2 = x;
-        }
-    }
-}
-
 /// Two-sample KS test on sorted, finite, non-empty samples.
 pub fn ks_2samp_sorted(
     data1: &[f64],
@@ -67,42 +53,22 @@ pub fn ks_2samp_sorted(
     if n2 == 0 {
         return Err(StatError::EmptySample { side: "second" });
     }
-    // Walk the pooled distinct values; the CDF difference at value x is
-    // count1(<= x)/n1 - count2(<= x)/n2. SciPy takes the first position in
-    // [sorted data1, sorted data2] where the extreme is reached, so we keep
-    // the smallest value from data1 and, failing that, from data2.
+    Ok(ks_from_walk(&walk(data1, data2), alternative, mode))
+}
+
+/// The KS test from a pooled walk of the two sorted samples (SciPy's
+/// statistic, location and p-value).
+pub fn ks_from_walk(w: &PooledWalk, alternative: Alternative, mode: KsMode) -> KsTest {
+    let (n1, n2) = (w.n1, w.n2);
     let (f1, f2) = (n1 as f64, n2 as f64);
-    let (mut i, mut j) = (0usize, 0usize);
-    let mut max = (f64::NEG_INFINITY, f64::NAN, f64::NAN); // (diff, loc in data1, loc in data2)
-    let mut min = (f64::INFINITY, f64::NAN, f64::NAN);
-    while i < n1 || j < n2 {
-        let x = if j >= n2 || (i < n1 && data1[i] <= data2[j]) {
-            data1[i]
-        } else {
-            data2[j]
-        };
-        let in1 = i < n1 && data1[i] == x;
-        while i < n1 && data1[i] == x {
-            i += 1;
-        }
-        while j < n2 && data2[j] == x {
-            j += 1;
-        }
-        let diff = i as f64 / f1 - j as f64 / f2;
-        let better_max = diff > max.0;
-        track(&mut max, diff, x, in1, better_max);
-        let better_min = diff < min.0;
-        track(&mut min, diff, x, in1, better_min);
-    }
-    let loc = |b: (f64, f64, f64)| if b.1.is_nan() { b.2 } else { b.1 };
-    let min_s = (-min.0).clamp(0.0, 1.0);
-    let max_s = max.0;
+    let min_s = (-w.min.diff).clamp(0.0, 1.0);
+    let max_s = w.max.diff;
     let (mut d, location, sign) = if alternative == Alternative::Less
         || (alternative == Alternative::TwoSided && min_s > max_s)
     {
-        (min_s, loc(min), -1i8)
+        (min_s, w.min.location(), -1i8)
     } else {
-        (max_s, loc(max), 1i8)
+        (max_s, w.max.location(), 1i8)
     };
     let mut exact = match mode {
         KsMode::Auto => n1.max(n2) <= MAX_AUTO_N,
@@ -132,7 +98,7 @@ pub fn ks_2samp_sorted(
             }
         };
     }
-    Ok(KsTest {
+    KsTest {
         statistic: d,
         pvalue: if pvalue.is_nan() {
             pvalue
@@ -142,7 +108,7 @@ pub fn ks_2samp_sorted(
         location,
         sign,
         exact,
-    })
+    }
 }
 
 /// Two-sample KS test on unsorted samples, equal to
@@ -179,7 +145,7 @@ pub fn ks_2samp(
 
 fn two_sided(input: &Input<'_>) -> StatResult<Option<KsTest>> {
     match input {
-        Input::Numeric(n) => n.ks().map(Some),
+        Input::Numeric(n) => Ok(Some(n.ks())),
         Input::Categorical(_) => Ok(None),
     }
 }

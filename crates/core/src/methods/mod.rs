@@ -46,8 +46,9 @@ use std::sync::OnceLock;
 use serde::{Deserialize, Serialize};
 
 use crate::error::StatResult;
-use crate::stats::cdf::sorted_distances;
+use crate::stats::cdf::distances_from_walk;
 use crate::stats::kolmogorov::Alternative;
+use crate::stats::pooled::{PooledWalk, walk};
 
 /// What a metric's number is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,39 +98,37 @@ pub struct NumericInput<'a> {
     pub shared: &'a Shared,
 }
 
-/// Intermediate results that several methods of one feature need (the CDF
-/// walk behind Wasserstein, energy and normalised Wasserstein; the KS test
-/// behind its statistic and p-value; the contingency test behind the
-/// chi-square statistic and p-value), computed once, on first use.
+/// Intermediate results that several methods of one feature need (the one
+/// merge of the sorted samples behind Wasserstein, energy, KS, Cramér-von
+/// Mises and Anderson-Darling; the KS test behind its statistic and p-value;
+/// the contingency test behind the chi-square statistic and p-value),
+/// computed once, on first use.
 #[derive(Debug, Default)]
 pub struct Shared {
-    distances: OnceLock<(f64, f64)>,
-    ks: OnceLock<StatResult<KsTest>>,
+    walk: OnceLock<PooledWalk>,
+    ks: OnceLock<KsTest>,
     chi2: OnceLock<StatResult<Chi2Test>>,
 }
 
 impl NumericInput<'_> {
+    /// The one merge over the two sorted samples that the exact methods share.
+    pub fn walk(&self) -> &PooledWalk {
+        self.shared
+            .walk
+            .get_or_init(|| walk(self.baseline, self.target))
+    }
+
     /// `(wasserstein, energy)` of the two sorted samples.
     pub fn distances(&self) -> (f64, f64) {
-        *self
-            .shared
-            .distances
-            .get_or_init(|| sorted_distances(self.baseline, self.target))
+        distances_from_walk(self.walk())
     }
 
     /// The two-sided KS test in SciPy's `auto` mode.
-    pub fn ks(&self) -> StatResult<KsTest> {
-        self.shared
+    pub fn ks(&self) -> KsTest {
+        *self
+            .shared
             .ks
-            .get_or_init(|| {
-                ks::ks_2samp_sorted(
-                    self.baseline,
-                    self.target,
-                    Alternative::TwoSided,
-                    KsMode::Auto,
-                )
-            })
-            .clone()
+            .get_or_init(|| ks::ks_from_walk(self.walk(), Alternative::TwoSided, KsMode::Auto))
     }
 }
 

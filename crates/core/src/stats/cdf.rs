@@ -180,49 +180,15 @@ pub fn energy_distance(u: Sample<'_>, v: Sample<'_>) -> StatResult<f64> {
 }
 
 /// Wasserstein-1 and energy distance of two already sorted, finite,
-/// unweighted samples in one pass: the engine's fast path.
-///
-/// Returns `(wasserstein, energy)`. Both slices must be non-empty.
+/// unweighted samples, from one [`walk`](super::pooled::walk): the engine's
+/// fast path. Returns `(wasserstein, energy)`. Both slices must be non-empty.
 pub fn sorted_distances(u: &[f64], v: &[f64]) -> (f64, f64) {
-    debug_assert!(!u.is_empty() && !v.is_empty());
-    let (nu, nv) = (u.len(), v.len());
-    let (fu, fv) = (nu as f64, nv as f64);
-    let (mut i, mut j) = (0usize, 0usize);
-    let (mut w1, mut c1) = (0.0f64, 0.0f64);
-    let (mut e2, mut c2) = (0.0f64, 0.0f64);
-    let mut prev = f64::NAN;
-    let mut first = true;
-    let add = |sum: &mut f64, c: &mut f64, t: f64| {
-        let s = *sum + t;
-        if sum.abs() >= t.abs() {
-            *c += (*sum - s) + t;
-        } else {
-            *c += (t - s) + *sum;
-        }
-        *sum = s;
-    };
-    while i < nu || j < nv {
-        let x = if j >= nv || (i < nu && u[i] <= v[j]) {
-            u[i]
-        } else {
-            v[j]
-        };
-        if !first {
-            let delta = x - prev;
-            let diff = (i as f64 / fu - j as f64 / fv).abs();
-            add(&mut w1, &mut c1, diff * delta);
-            add(&mut e2, &mut c2, diff * diff * delta);
-        }
-        first = false;
-        while i < nu && u[i] == x {
-            i += 1;
-        }
-        while j < nv && v[j] == x {
-            j += 1;
-        }
-        prev = x;
-    }
-    (w1 + c1, std::f64::consts::SQRT_2 * (e2 + c2).sqrt())
+    distances_from_walk(&super::pooled::walk(u, v))
+}
+
+/// `(wasserstein, energy)` from a pooled walk.
+pub fn distances_from_walk(w: &super::pooled::PooledWalk) -> (f64, f64) {
+    (w.l1, std::f64::consts::SQRT_2 * w.l2_squared.sqrt())
 }
 
 #[cfg(test)]
