@@ -16,7 +16,7 @@ use crate::profile::{
 };
 use crate::report::*;
 use crate::stats::correction::Correction;
-use crate::stats::histogram::{counts, linspace};
+use crate::stats::histogram::{counts_sorted, linspace};
 use crate::stats::kde::{Bandwidth, GaussianKde, binned_kde};
 use crate::stats::sort::sort_f64;
 use crate::stats::summary::NumericSummary;
@@ -457,13 +457,17 @@ fn summary_comparison(b: &NumericSummary, t: &NumericSummary) -> SummaryComparis
     out
 }
 
-fn density(b: &[f64], t: &[f64], options: &CompareOptions) -> Density {
-    let (kb, kt) = (
-        GaussianKde::fit(b, None, options.bandwidth).ok(),
-        GaussianKde::fit(t, None, options.bandwidth).ok(),
-    );
-    let sd = |k: &Option<GaussianKde<'_>>| k.as_ref().map_or(0.0, GaussianKde::kernel_sd);
-    let pad = 3.0 * sd(&kb).max(sd(&kt));
+/// KDE of both sides on one grid: exact (SciPy's `gaussian_kde`) up to
+/// `exact_kde_limit` values, else binned with the same Scott/Silverman
+/// bandwidth computed from the summary's standard deviation.
+fn density(
+    (b, b_std): (&[f64], f64),
+    (t, t_std): (&[f64], f64),
+    options: &CompareOptions,
+) -> Density {
+    let bw = options.bandwidth;
+    let (sb, st) = (bw.kernel_sd(b.len(), b_std), bw.kernel_sd(t.len(), t_std));
+    let pad = 3.0 * sb.unwrap_or(0.0).max(st.unwrap_or(0.0));
     let lo = b[0].min(t[0]) - pad;
     let hi = b[b.len() - 1].max(t[t.len() - 1]) + pad;
     let (lo, hi) = if lo == hi {
@@ -473,21 +477,21 @@ fn density(b: &[f64], t: &[f64], options: &CompareOptions) -> Density {
     };
     let grid = linspace(lo, hi, options.kde_points);
     let exact = b.len().max(t.len()) <= options.exact_kde_limit;
-    let eval = |x: &[f64], k: Option<GaussianKde<'_>>| -> Option<Vec<f64>> {
-        let k = k?;
-        let sd = k.kernel_sd();
+    let eval = |x: &[f64], sd: Option<f64>| -> Option<Vec<f64>> {
         if x.len() <= options.exact_kde_limit {
-            Some(k.evaluate(&grid))
+            GaussianKde::fit(x, None, bw)
+                .ok()
+                .map(|k| k.evaluate(&grid))
         } else {
             // Bin on a grid 8 times finer, then keep every 8th point.
             let fine = linspace(lo, hi, (options.kde_points - 1) * 8 + 1);
-            let d = binned_kde(x, &fine, sd);
+            let d = binned_kde(x, &fine, sd?);
             Some(d.into_iter().step_by(8).collect())
         }
     };
     Density {
-        baseline: eval(b, kb),
-        target: eval(t, kt),
+        baseline: eval(b, sb),
+        target: eval(t, st),
         grid,
         bandwidth: match options.bandwidth {
             Bandwidth::Scott => "scott".into(),
@@ -525,7 +529,7 @@ fn compare_numeric(
         report.method = Some("missing_rate".into());
         return Ok(report);
     }
-    let (t_counts, under, over) = counts(&target, &p.edges);
+    let (t_counts, under, over) = counts_sorted(&target, &p.edges);
     let mut bh = vec![0u64];
     bh.extend(&p.counts);
     bh.push(0);
@@ -559,7 +563,11 @@ fn compare_numeric(
             target_underflow: under,
             target_overflow: over,
         },
-        density: density(&p.sorted, &target, options),
+        density: density(
+            (&p.sorted, p.summary.std),
+            (&target, t_summary.std),
+            options,
+        ),
     });
     Ok(report)
 }

@@ -11,7 +11,7 @@ use crate::column::{self, MISSING_LABEL};
 use crate::error::{Error, Result};
 use crate::kind::{FeatureKind, KindOverrides, KindRule, infer, type_class};
 use crate::methods::{psi_quantile_edges, quantile_bin_counts};
-use crate::stats::histogram::{BinRule, bin_edges, counts};
+use crate::stats::histogram::{BinRule, bin_edges, counts_sorted};
 use crate::stats::sort::sort_f64;
 use crate::stats::summary::NumericSummary;
 
@@ -333,7 +333,7 @@ fn numeric_profile(sorted: Vec<f64>, options: &ProfileOptions) -> Result<Numeric
     let summary = NumericSummary::from_sorted(&sorted);
     let edges = bin_edges(&sorted, options.bins, Some(options.max_bins))
         .map_err(|e| Error::InvalidOptions(vec![e.to_string()]))?;
-    let (counts, _, _) = counts(&sorted, &edges);
+    let (counts, _, _) = counts_sorted(&sorted, &edges);
     let decile_edges = psi_quantile_edges(&sorted, 10);
     let decile_counts = quantile_bin_counts(&sorted, &decile_edges);
     Ok(NumericProfile {

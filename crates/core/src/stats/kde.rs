@@ -27,6 +27,33 @@ pub enum Bandwidth {
     Factor(f64),
 }
 
+impl Bandwidth {
+    /// The factor multiplying the sample standard deviation, for an
+    /// effective sample size `neff`.
+    pub fn factor(self, neff: f64) -> StatResult<f64> {
+        match self {
+            Bandwidth::Scott => Ok(neff.powf(-1.0 / 5.0)),
+            Bandwidth::Silverman => Ok((neff * 3.0 / 4.0).powf(-1.0 / 5.0)),
+            Bandwidth::Factor(f) if f > 0.0 && f.is_finite() => Ok(f),
+            Bandwidth::Factor(f) => Err(StatError::InvalidParameter {
+                name: "bandwidth factor",
+                value: f.to_string(),
+                why: "must be a positive finite number",
+            }),
+        }
+    }
+
+    /// Kernel standard deviation of an unweighted sample of `n` values with
+    /// sample standard deviation `std`: `factor(n) * std`. `None` when the
+    /// estimate is undefined (fewer than 2 values, zero spread).
+    pub fn kernel_sd(self, n: usize, std: f64) -> Option<f64> {
+        if n < 2 || !(std > 0.0 && std.is_finite()) {
+            return None;
+        }
+        self.factor(n as f64).ok().map(|f| f * std)
+    }
+}
+
 /// A fitted kernel density estimate, borrowing its data.
 #[derive(Debug, Clone)]
 pub struct GaussianKde<'a> {
@@ -68,20 +95,7 @@ impl<'a> GaussianKde<'a> {
         let weight = |i: usize| weights.as_ref().map_or(uniform, |w| w[i]);
         let sum_w2: f64 = (0..data.len()).map(|i| weight(i) * weight(i)).sum();
         let neff = 1.0 / sum_w2;
-        let factor = match bandwidth {
-            Bandwidth::Scott => neff.powf(-1.0 / 5.0),
-            Bandwidth::Silverman => (neff * 3.0 / 4.0).powf(-1.0 / 5.0),
-            Bandwidth::Factor(f) => {
-                if !(f > 0.0 && f.is_finite()) {
-                    return Err(StatError::InvalidParameter {
-                        name: "bandwidth factor",
-                        value: f.to_string(),
-                        why: "must be a positive finite number",
-                    });
-                }
-                f
-            }
-        };
+        let factor = bandwidth.factor(neff)?;
         let mean: f64 = data.iter().enumerate().map(|(i, x)| x * weight(i)).sum();
         let var: f64 = data
             .iter()
@@ -148,10 +162,11 @@ pub fn binned_kde(sorted: &[f64], grid: &[f64], sd: f64) -> Vec<f64> {
     }
     let (lo, hi) = (grid[0], grid[m - 1]);
     let step = (hi - lo) / (m - 1) as f64;
+    let inv_step = 1.0 / step;
     let mut mass = vec![0.0f64; m];
     let share = 1.0 / sorted.len() as f64;
     for &x in sorted {
-        let pos = ((x - lo) / step).clamp(0.0, (m - 1) as f64);
+        let pos = ((x - lo) * inv_step).clamp(0.0, (m - 1) as f64);
         let i = (pos.floor() as usize).min(m - 2);
         let frac = pos - i as f64;
         mass[i] += share * (1.0 - frac);

@@ -122,6 +122,9 @@ pub fn walk(a: &[f64], b: &[f64]) -> PooledWalk {
     let (mut ad1, mut ad2) = (0.0f64, 0.0f64);
     let mut distinct = 0usize;
     let mut prev = 0.0f64;
+    // U - V just after the previous distinct value.
+    let mut prev_diff = 0.0f64;
+    let inv_nf = 1.0 / nf;
     while i < n1 || j < n2 {
         let x = if j >= n2 || (i < n1 && a[i] <= b[j]) {
             a[i]
@@ -131,7 +134,7 @@ pub fn walk(a: &[f64], b: &[f64]) -> PooledWalk {
         if distinct > 0 {
             // Over the gap (prev, x) the CDFs are those just after prev.
             let delta = x - prev;
-            let d = (i as f64 / f1 - j as f64 / f2).abs();
+            let d = prev_diff.abs();
             l1.add(d * delta);
             l2.add(d * d * delta);
         }
@@ -146,6 +149,7 @@ pub fn walk(a: &[f64], b: &[f64]) -> PooledWalk {
         prev = x;
         // KS: the CDF difference just after x.
         let diff = i as f64 / f1 - j as f64 / f2;
+        prev_diff = diff;
         let in_first = i > i0;
         let better = diff > max.diff;
         max.track(diff, x, in_first, better);
@@ -165,12 +169,12 @@ pub fn walk(a: &[f64], b: &[f64]) -> PooledWalk {
         // Anderson-Darling, midrank form.
         let lj = ties;
         let bj = (i0 + j0) as f64 + lj / 2.0;
-        let denom = bj * (nf - bj) - nf * lj / 4.0;
+        let weight = lj * inv_nf / (bj * (nf - bj) - nf * lj / 4.0);
         let m1 = i as f64 - (i - i0) as f64 / 2.0;
         let m2 = j as f64 - (j - j0) as f64 / 2.0;
         let (d1, d2) = (nf * m1 - bj * f1, nf * m2 - bj * f2);
-        ad1 += lj / nf * d1 * d1 / denom;
-        ad2 += lj / nf * d2 * d2 / denom;
+        ad1 += weight * d1 * d1;
+        ad2 += weight * d2 * d2;
     }
     PooledWalk {
         n1,
