@@ -1,6 +1,9 @@
 //! k-sample Anderson-Darling test for two samples, as
 //! `scipy.stats.anderson_ksamp([x, y], midrank=True)`.
 
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
 use super::{Domain, Input, Method, MetricKind};
 use crate::error::{StatError, StatResult};
 use crate::stats::pooled::{PooledWalk, walk};
@@ -64,6 +67,32 @@ fn polyfit2(x: &[f64], y: &[f64]) -> [f64; 3] {
     ]
 }
 
+/// `h = sum_{i=1}^{N-1} 1/i` and
+/// `g = sum_{i=2}^{N-1} (1/i) sum_{j=N-i+1}^{N-1} 1/j`, summed in SciPy's
+/// order. They cost `O(N)` and depend on `N` only, so they are remembered:
+/// a comparison's features usually share one `N`.
+fn harmonic_sums(n: usize) -> (f64, f64) {
+    static MEMO: OnceLock<Mutex<HashMap<usize, (f64, f64)>>> = OnceLock::new();
+    let memo = MEMO.get_or_init(Default::default);
+    if let Some(v) = memo.lock().ok().and_then(|m| m.get(&n).copied()) {
+        return v;
+    }
+    let mut g = 0.0;
+    let mut cum = 0.0;
+    for (idx, j) in (2..n).rev().enumerate() {
+        cum += 1.0 / j as f64;
+        g += cum / (idx + 2) as f64;
+    }
+    let h = cum + 1.0;
+    if let Ok(mut m) = memo.lock() {
+        if m.len() > 1024 {
+            m.clear();
+        }
+        m.insert(n, (h, g));
+    }
+    (h, g)
+}
+
 /// Anderson-Darling k-sample test (k = 2) on sorted, finite samples, with
 /// midranks for ties (Scholz and Stephens 1987, J. Am. Stat. Assoc. 82(399)).
 ///
@@ -85,6 +114,14 @@ pub fn anderson_from_walk(w: &PooledWalk) -> StatResult<AndersonKsamp> {
     let k = 2.0f64;
     let n_total = w.n1 + w.n2;
     let nf = n_total as f64;
+    if n_total < 4 {
+        // The null variance has N - 3 in its denominator.
+        return Err(StatError::TooFew {
+            what: "the Anderson-Darling test",
+            needed: 4,
+            got: n_total,
+        });
+    }
     if w.distinct < 2 {
         return Err(StatError::Constant {
             what: "the Anderson-Darling test",
@@ -95,14 +132,7 @@ pub fn anderson_from_walk(w: &PooledWalk) -> StatResult<AndersonKsamp> {
     let (nx, ny) = (w.n1 as f64, w.n2 as f64);
     let a2akn = (w.ad_inner.0 / nx + w.ad_inner.1 / ny) * (nf - 1.0) / nf;
 
-    let h: f64 = (1..n_total).map(|i| 1.0 / i as f64).sum();
-    // g = sum_{i=2}^{N-1} (1/i) * sum_{j=N-i+1}^{N-1} 1/j, in SciPy's order.
-    let mut g = 0.0;
-    let mut cum = 0.0;
-    for (idx, j) in (2..n_total).rev().enumerate() {
-        cum += 1.0 / j as f64;
-        g += cum / (idx + 2) as f64;
-    }
+    let (h, g) = harmonic_sums(n_total);
     let hh = 1.0 / nx + 1.0 / ny; // H = sum_i 1/n_i
     let a = (4.0 * g - 6.0) * (k - 1.0) + (10.0 - 6.0 * g) * hh;
     let b = (2.0 * g - 4.0) * k * k + 8.0 * h * k + (2.0 * g - 14.0 * h - 4.0) * hh - 8.0 * h

@@ -165,13 +165,28 @@ pub fn binned_kde(sorted: &[f64], grid: &[f64], sd: f64) -> Vec<f64> {
     let inv_step = 1.0 / step;
     let mut mass = vec![0.0f64; m];
     let share = 1.0 / sorted.len() as f64;
-    for &x in sorted {
-        let pos = ((x - lo) * inv_step).clamp(0.0, (m - 1) as f64);
-        let i = (pos.floor() as usize).min(m - 2);
-        let frac = pos - i as f64;
-        mass[i] += share * (1.0 - frac);
-        mass[i + 1] += share * frac;
+    // The data are sorted, so each grid cell holds a contiguous run: a value
+    // at fraction f of cell [g_i, g_i+1) gives 1 - f to g_i and f to g_i+1,
+    // and a run's shares need only its count and the sum of its fractions.
+    let below = sorted.partition_point(|x| *x < lo);
+    mass[0] += below as f64 * share;
+    let mut start = below;
+    for i in 0..m - 1 {
+        let upper = if i + 2 == m {
+            hi
+        } else {
+            lo + (i + 1) as f64 * step
+        };
+        let end = start + sorted[start..].partition_point(|x| *x < upper);
+        let g = lo + i as f64 * step;
+        let frac_sum: f64 = sorted[start..end].iter().map(|x| (x - g) * inv_step).sum();
+        let count = (end - start) as f64;
+        mass[i] += share * (count - frac_sum);
+        mass[i + 1] += share * frac_sum;
+        start = end;
     }
+    // Values at or above the last grid point.
+    mass[m - 1] += (sorted.len() - start) as f64 * share;
     let norm = 1.0 / ((2.0 * std::f64::consts::PI).sqrt() * sd);
     let reach = ((8.0 * sd / step).ceil() as usize).min(m - 1);
     let kernel: Vec<f64> = (0..=reach)
