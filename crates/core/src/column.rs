@@ -2,6 +2,7 @@
 //! finite numbers (missing counted apart) or category labels.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::Float64Type;
@@ -10,6 +11,28 @@ use arrow_cast::display::{ArrayFormatter, FormatOptions};
 use arrow_schema::DataType;
 
 use crate::error::{Error, Result};
+
+/// FNV-1a (Fowler, Noll, Vo), a fast hash for short labels that need no
+/// protection against adversarial collisions (the labels only count rows).
+#[derive(Default)]
+struct Fnv1a(u64);
+
+impl Hasher for Fnv1a {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
 
 /// The label used for a missing categorical value.
 pub const MISSING_LABEL: &str = "<missing>";
@@ -62,7 +85,7 @@ pub(crate) fn category_counts(name: &str, arrays: &[&ArrayRef]) -> Result<HashMa
     for array in arrays {
         if let Some(strings) = array.as_string_opt::<i32>() {
             // Count borrowed labels first: one allocation per distinct label.
-            let mut local: HashMap<&str, u64> = HashMap::new();
+            let mut local: HashMap<&str, u64, BuildHasherDefault<Fnv1a>> = HashMap::default();
             for v in strings.iter() {
                 *local.entry(v.unwrap_or(MISSING_LABEL)).or_default() += 1;
             }

@@ -32,21 +32,65 @@ impl Extreme {
             self.in_first
         }
     }
+}
 
-    fn track(&mut self, diff: f64, x: f64, in_first: bool, better: bool) {
+/// Tracks an extreme of `U - V` by the integer `i n2 - j n1`
+/// (`n1 n2 (U - V)`), saving two divisions per value: differences that are
+/// not equal are at least `1 / (n1 n2)` apart, far above rounding, so they
+/// order the same as SciPy's floats. Equal ones may round differently in
+/// SciPy's `i/n1 - j/n2`; only then are the floats computed and compared,
+/// so that the extreme and its location are the ones SciPy reports.
+struct Tracker {
+    /// +1 to track the maximum, -1 the minimum.
+    sign: i64,
+    key: i64,
+    diff: f64,
+    in_first: f64,
+    in_second: f64,
+}
+
+impl Tracker {
+    fn new(sign: i64) -> Self {
+        Tracker {
+            sign,
+            key: i64::MIN,
+            diff: f64::NAN,
+            in_first: f64::NAN,
+            in_second: f64::NAN,
+        }
+    }
+
+    #[inline]
+    fn track(&mut self, key: i64, diff: impl Fn() -> f64, x: f64, in_first: bool) {
+        let signed = self.sign * key;
+        if signed < self.key {
+            return;
+        }
+        let d = diff();
+        let better = signed > self.key || (self.sign as f64) * (d - self.diff) > 0.0;
         if better {
-            *self = Extreme {
-                diff,
+            *self = Tracker {
+                sign: self.sign,
+                key: signed,
+                diff: d,
                 in_first: f64::NAN,
                 in_second: f64::NAN,
             };
+        } else if d != self.diff {
+            return;
         }
-        if diff == self.diff {
-            if in_first && self.in_first.is_nan() {
-                self.in_first = x;
-            } else if !in_first && self.in_second.is_nan() {
-                self.in_second = x;
-            }
+        if in_first && self.in_first.is_nan() {
+            self.in_first = x;
+        } else if !in_first && self.in_second.is_nan() {
+            self.in_second = x;
+        }
+    }
+
+    fn finish(&self) -> Extreme {
+        Extreme {
+            diff: self.diff,
+            in_first: self.in_first,
+            in_second: self.in_second,
         }
     }
 }
@@ -108,22 +152,16 @@ pub fn walk(a: &[f64], b: &[f64]) -> PooledWalk {
     let nf = f1 + f2;
     let (mut i, mut j) = (0usize, 0usize);
     let (mut l1, mut l2) = (Sum::default(), Sum::default());
-    let mut max = Extreme {
-        diff: f64::NEG_INFINITY,
-        in_first: f64::NAN,
-        in_second: f64::NAN,
-    };
-    let mut min = Extreme {
-        diff: f64::INFINITY,
-        in_first: f64::NAN,
-        in_second: f64::NAN,
-    };
+    let (k1, k2) = (n1 as i64, n2 as i64);
+    let mut max = Tracker::new(1);
+    let mut min = Tracker::new(-1);
+    let inv_n1n2 = 1.0 / (f1 * f2);
     let (mut ux, mut uy) = (0.0f64, 0.0f64);
     let (mut ad1, mut ad2) = (0.0f64, 0.0f64);
     let mut distinct = 0usize;
     let mut prev = 0.0f64;
-    // U - V just after the previous distinct value.
-    let mut prev_diff = 0.0f64;
+    // n1 n2 (U - V) just after the previous distinct value.
+    let mut prev_key = 0i64;
     let inv_nf = 1.0 / nf;
     while i < n1 || j < n2 {
         let x = if j >= n2 || (i < n1 && a[i] <= b[j]) {
@@ -134,7 +172,7 @@ pub fn walk(a: &[f64], b: &[f64]) -> PooledWalk {
         if distinct > 0 {
             // Over the gap (prev, x) the CDFs are those just after prev.
             let delta = x - prev;
-            let d = prev_diff.abs();
+            let d = prev_key.unsigned_abs() as f64 * inv_n1n2;
             l1.add(d * delta);
             l2.add(d * d * delta);
         }
@@ -148,13 +186,12 @@ pub fn walk(a: &[f64], b: &[f64]) -> PooledWalk {
         distinct += 1;
         prev = x;
         // KS: the CDF difference just after x.
-        let diff = i as f64 / f1 - j as f64 / f2;
-        prev_diff = diff;
+        let key = i as i64 * k2 - j as i64 * k1;
+        prev_key = key;
         let in_first = i > i0;
-        let better = diff > max.diff;
-        max.track(diff, x, in_first, better);
-        let better = diff < min.diff;
-        min.track(diff, x, in_first, better);
+        let diff = || i as f64 / f1 - j as f64 / f2;
+        max.track(key, diff, x, in_first);
+        min.track(key, diff, x, in_first);
         // Cramér-von Mises: the tie group's average pooled rank.
         let ties = (i - i0 + j - j0) as f64;
         let rank = (i0 + j0) as f64 + (ties + 1.0) / 2.0;
@@ -181,8 +218,8 @@ pub fn walk(a: &[f64], b: &[f64]) -> PooledWalk {
         n2,
         l1: l1.value(),
         l2_squared: l2.value(),
-        max,
-        min,
+        max: max.finish(),
+        min: min.finish(),
         cvm_u: f1 * ux + f2 * uy,
         ad_inner: (ad1, ad2),
         distinct,
