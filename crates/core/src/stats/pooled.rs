@@ -121,16 +121,29 @@ pub struct PooledWalk {
     pub smallest: f64,
 }
 
-/// Neumaier-compensated accumulator.
+/// A sum of many small non-negative terms: plain addition within blocks of
+/// 256 terms (relative error at most about 256 ulp), Neumaier-compensated
+/// addition of the block sums.
 #[derive(Default)]
 struct Sum {
+    block: f64,
+    terms: u32,
     s: f64,
     c: f64,
 }
 
 impl Sum {
-    #[inline]
+    #[inline(always)]
     fn add(&mut self, t: f64) {
+        self.block += t;
+        self.terms += 1;
+        if self.terms == 256 {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        let t = self.block;
         let s = self.s + t;
         if self.s.abs() >= t.abs() {
             self.c += (self.s - s) + t;
@@ -138,9 +151,129 @@ impl Sum {
             self.c += (t - s) + self.s;
         }
         self.s = s;
+        self.block = 0.0;
+        self.terms = 0;
     }
-    fn value(&self) -> f64 {
+
+    fn value(mut self) -> f64 {
+        self.flush();
         self.s + self.c
+    }
+}
+
+/// The running sums of a walk.
+struct State {
+    n1: i64,
+    n2: i64,
+    f1: f64,
+    f2: f64,
+    nf: f64,
+    inv_nf: f64,
+    inv_n1n2: f64,
+    l1: Sum,
+    l2: Sum,
+    max: Tracker,
+    min: Tracker,
+    ux: f64,
+    uy: f64,
+    ad1: f64,
+    ad2: f64,
+    distinct: usize,
+    prev: f64,
+    /// n1 n2 (U - V) just after the previous distinct value.
+    key: i64,
+}
+
+impl State {
+    /// The CDF gap between the previous distinct value and `x`.
+    #[inline(always)]
+    fn gap(&mut self, x: f64) {
+        if self.distinct > 0 {
+            // Over (prev, x) the CDFs are those just after prev.
+            let delta = x - self.prev;
+            let d = self.key.unsigned_abs() as f64 * self.inv_n1n2;
+            self.l1.add(d * delta);
+            self.l2.add(d * d * delta);
+        }
+        self.distinct += 1;
+        self.prev = x;
+    }
+
+    /// KS extremes after the group ending at first-sample count `i` and
+    /// second-sample count `j`; integer comparisons first, so the trackers
+    /// are entered only near an extreme.
+    #[inline(always)]
+    fn extremes(&mut self, x: f64, i: usize, j: usize, in_first: bool) {
+        let (f1, f2) = (self.f1, self.f2);
+        let diff = || i as i64 as f64 / f1 - j as i64 as f64 / f2;
+        if self.key >= self.max.key {
+            self.max.track(self.key, diff, x, in_first);
+        }
+        if -self.key >= self.min.key {
+            self.min.track(self.key, diff, x, in_first);
+        }
+    }
+
+    /// Anderson-Darling terms for a group of `ties` values with `below`
+    /// pooled values under it and midrank counts `m1`, `m2`.
+    #[inline(always)]
+    fn anderson(&mut self, below: f64, ties: f64, m1: f64, m2: f64) {
+        let nf = self.nf;
+        let bj = below + ties / 2.0;
+        let weight = ties * self.inv_nf / (bj * (nf - bj) - nf * ties / 4.0);
+        let (d1, d2) = (nf * m1 - bj * self.f1, nf * m2 - bj * self.f2);
+        self.ad1 += weight * d1 * d1;
+        self.ad2 += weight * d2 * d2;
+    }
+
+    /// A value `x` present once, at position `i0` of the first sample
+    /// (`from_first`) or `j0` of the second, with no equal value anywhere:
+    /// the common case of continuous data, with the group formulas
+    /// simplified (same floating-point operations on the same values).
+    #[inline(always)]
+    fn single(&mut self, x: f64, i0: usize, j0: usize, from_first: bool) {
+        self.gap(x);
+        let (fi0, fj0) = (i0 as i64 as f64, j0 as i64 as f64);
+        if from_first {
+            self.key += self.n2;
+            self.extremes(x, i0 + 1, j0, true);
+            // Cramér-von Mises: rank i0 + j0 + 1 against position i0 + 1.
+            self.ux += fj0 * fj0;
+            self.anderson(fi0 + fj0, 1.0, fi0 + 0.5, fj0);
+        } else {
+            self.key -= self.n1;
+            self.extremes(x, i0, j0 + 1, false);
+            self.uy += fi0 * fi0;
+            self.anderson(fi0 + fj0, 1.0, fi0, fj0 + 0.5);
+        }
+    }
+
+    /// The group of pooled values equal to `x`: the first sample's `i0..i`
+    /// and the second's `j0..j`.
+    fn group(&mut self, x: f64, (i0, i): (usize, usize), (j0, j): (usize, usize)) {
+        self.gap(x);
+        let (fi0, fj0) = (i0 as i64 as f64, j0 as i64 as f64);
+        let (fi, fj) = (i as i64 as f64, j as i64 as f64);
+        self.key = i as i64 * self.n2 - j as i64 * self.n1;
+        self.extremes(x, i, j, i > i0);
+        // Cramér-von Mises: the tie group's average pooled rank.
+        let (c1, c2) = (fi - fi0, fj - fj0);
+        let ties = c1 + c2;
+        let below = fi0 + fj0;
+        let rank = below + (ties + 1.0) / 2.0;
+        let mut k = fi0 + 1.0;
+        while k <= fi {
+            let d = rank - k;
+            self.ux += d * d;
+            k += 1.0;
+        }
+        let mut k = fj0 + 1.0;
+        while k <= fj {
+            let d = rank - k;
+            self.uy += d * d;
+            k += 1.0;
+        }
+        self.anderson(below, ties, fi - c1 / 2.0, fj - c2 / 2.0);
     }
 }
 
@@ -150,79 +283,75 @@ pub fn walk(a: &[f64], b: &[f64]) -> PooledWalk {
     let (n1, n2) = (a.len(), b.len());
     let (f1, f2) = (n1 as f64, n2 as f64);
     let nf = f1 + f2;
+    let mut st = State {
+        n1: n1 as i64,
+        n2: n2 as i64,
+        f1,
+        f2,
+        nf,
+        inv_nf: 1.0 / nf,
+        inv_n1n2: 1.0 / (f1 * f2),
+        l1: Sum::default(),
+        l2: Sum::default(),
+        max: Tracker::new(1),
+        min: Tracker::new(-1),
+        ux: 0.0,
+        uy: 0.0,
+        ad1: 0.0,
+        ad2: 0.0,
+        distinct: 0,
+        prev: 0.0,
+        key: 0,
+    };
     let (mut i, mut j) = (0usize, 0usize);
-    let (mut l1, mut l2) = (Sum::default(), Sum::default());
-    let (k1, k2) = (n1 as i64, n2 as i64);
-    let mut max = Tracker::new(1);
-    let mut min = Tracker::new(-1);
-    let inv_n1n2 = 1.0 / (f1 * f2);
-    let (mut ux, mut uy) = (0.0f64, 0.0f64);
-    let (mut ad1, mut ad2) = (0.0f64, 0.0f64);
-    let mut distinct = 0usize;
-    let mut prev = 0.0f64;
-    // n1 n2 (U - V) just after the previous distinct value.
-    let mut prev_key = 0i64;
-    let inv_nf = 1.0 / nf;
-    while i < n1 || j < n2 {
-        let x = if j >= n2 || (i < n1 && a[i] <= b[j]) {
-            a[i]
-        } else {
-            b[j]
-        };
-        if distinct > 0 {
-            // Over the gap (prev, x) the CDFs are those just after prev.
-            let delta = x - prev;
-            let d = prev_key.unsigned_abs() as f64 * inv_n1n2;
-            l1.add(d * delta);
-            l2.add(d * d * delta);
-        }
+    while i < n1 && j < n2 {
+        let (ai, bj) = (a[i], b[j]);
+        let from_first = ai <= bj;
+        let x = if from_first { ai } else { bj };
         let (i0, j0) = (i, j);
+        // Values equal to x beyond the one taken (rare for continuous data).
+        let tied = ai == bj
+            || (from_first && i + 1 < n1 && a[i + 1] == x)
+            || (!from_first && j + 1 < n2 && b[j + 1] == x);
+        if !tied {
+            st.single(x, i0, j0, from_first);
+            i += usize::from(from_first);
+            j += usize::from(!from_first);
+            continue;
+        }
         while i < n1 && a[i] == x {
             i += 1;
         }
         while j < n2 && b[j] == x {
             j += 1;
         }
-        distinct += 1;
-        prev = x;
-        // KS: the CDF difference just after x.
-        let key = i as i64 * k2 - j as i64 * k1;
-        prev_key = key;
-        let in_first = i > i0;
-        let diff = || i as f64 / f1 - j as f64 / f2;
-        max.track(key, diff, x, in_first);
-        min.track(key, diff, x, in_first);
-        // Cramér-von Mises: the tie group's average pooled rank.
-        let ties = (i - i0 + j - j0) as f64;
-        let rank = (i0 + j0) as f64 + (ties + 1.0) / 2.0;
-        for k in i0..i {
-            let d = rank - (k + 1) as f64;
-            ux += d * d;
+        st.group(x, (i0, i), (j0, j));
+    }
+    // One sample is exhausted: the rest of the other, group by group.
+    while i < n1 {
+        let (x, i0) = (a[i], i);
+        while i < n1 && a[i] == x {
+            i += 1;
         }
-        for k in j0..j {
-            let d = rank - (k + 1) as f64;
-            uy += d * d;
+        st.group(x, (i0, i), (j, j));
+    }
+    while j < n2 {
+        let (x, j0) = (b[j], j);
+        while j < n2 && b[j] == x {
+            j += 1;
         }
-        // Anderson-Darling, midrank form.
-        let lj = ties;
-        let bj = (i0 + j0) as f64 + lj / 2.0;
-        let weight = lj * inv_nf / (bj * (nf - bj) - nf * lj / 4.0);
-        let m1 = i as f64 - (i - i0) as f64 / 2.0;
-        let m2 = j as f64 - (j - j0) as f64 / 2.0;
-        let (d1, d2) = (nf * m1 - bj * f1, nf * m2 - bj * f2);
-        ad1 += weight * d1 * d1;
-        ad2 += weight * d2 * d2;
+        st.group(x, (i, i), (j0, j));
     }
     PooledWalk {
         n1,
         n2,
-        l1: l1.value(),
-        l2_squared: l2.value(),
-        max: max.finish(),
-        min: min.finish(),
-        cvm_u: f1 * ux + f2 * uy,
-        ad_inner: (ad1, ad2),
-        distinct,
+        l1: st.l1.value(),
+        l2_squared: st.l2.value(),
+        max: st.max.finish(),
+        min: st.min.finish(),
+        cvm_u: f1 * st.ux + f2 * st.uy,
+        ad_inner: (st.ad1, st.ad2),
+        distinct: st.distinct,
         smallest: a[0].min(b[0]),
     }
 }
