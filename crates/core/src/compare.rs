@@ -253,10 +253,35 @@ impl BaselineProfile {
                 Some(_) => {}
             };
         for (feature, name) in &options.methods {
-            if self.feature(feature).is_none() {
-                problems.push(format!("method override names unknown feature {feature:?}"));
-            }
             check_method(&mut problems, feature, name);
+            let Some(f) = self.feature(feature) else {
+                problems.push(format!("method override names unknown feature {feature:?}"));
+                continue;
+            };
+            // A per-feature override must fit the feature (a global one
+            // applies where it fits and leaves the rest automatic).
+            if let Some(m) = methods::by_name(name) {
+                let (numeric, binary) = match &f.detail {
+                    FeatureDetail::Numeric(_) => (true, false),
+                    FeatureDetail::Categorical(c) => (
+                        false,
+                        c.categories.iter().filter(|c| *c != MISSING_LABEL).count() == 2,
+                    ),
+                    FeatureDetail::Uncompared { .. } => {
+                        problems.push(format!(
+                            "feature {feature:?} is {}: it is profiled, not compared, so it takes no metric",
+                            f.kind
+                        ));
+                        continue;
+                    }
+                };
+                if !m.applies(numeric, binary) {
+                    problems.push(format!(
+                        "metric {name:?} does not apply to {} feature {feature:?}",
+                        f.kind
+                    ));
+                }
+            }
         }
         if let Some(name) = &options.method {
             check_method(&mut problems, "every feature", name);

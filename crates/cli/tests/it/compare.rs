@@ -218,6 +218,18 @@ fn overrides_change_kind_method_and_threshold() {
 }
 
 #[test]
+fn a_metric_that_does_not_fit_the_feature_is_an_error() {
+    let (b, t) = weather();
+    let out = tidewatch(&["compare", &b, &t, "--feature-method", "weather=ks_pvalue"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("does not apply to categorical feature \"weather\""),
+        "{err}"
+    );
+}
+
+#[test]
 fn fail_on_drift_exits_3() {
     let (b, t) = weather();
     let out = tidewatch(&["compare", &b, &t, "--fail-on-drift"]);
