@@ -3,8 +3,8 @@
 //! calls the engine and prints; every error is reported once, here.
 //!
 //! Exit codes: 0 success; 1 bad input (a missing file, a malformed row, an
-//! unknown option value); 2 an internal error (a bug); 3 drift found with
-//! `--fail-on-drift`.
+//! unknown option value); 2 an internal error (a panic: a bug, reported as
+//! such); 3 drift found with `--fail-on-drift`.
 
 mod output;
 
@@ -17,6 +17,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use tidewatch_core::stats::correction::Correction;
 use tidewatch_core::stats::histogram::BinRule;
+use tidewatch_core::stats::kde::Bandwidth;
 use tidewatch_core::{BaselineProfile, CompareOptions, FeatureKind, KindRule, ProfileOptions};
 
 #[derive(Parser)]
@@ -102,6 +103,9 @@ struct CompareArgs {
     /// Share of drifted features at which the dataset counts as drifted.
     #[arg(long, default_value_t = 0.5)]
     drift_share: f64,
+    /// KDE bandwidth: scott, silverman, or a factor multiplying the standard deviation.
+    #[arg(long, default_value = "scott")]
+    bandwidth: String,
     /// Exit with code 3 when the dataset drifts.
     #[arg(long)]
     fail_on_drift: bool,
@@ -154,6 +158,14 @@ fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
             )
         })?,
         drift_share_threshold: args.drift_share,
+        bandwidth: match args.bandwidth.as_str() {
+            "scott" => Bandwidth::Scott,
+            "silverman" => Bandwidth::Silverman,
+            other => match other.parse::<f64>() {
+                Ok(f) if f > 0.0 && f.is_finite() => Bandwidth::Factor(f),
+                _ => bail!("--bandwidth {other:?}: expected scott, silverman or a positive number"),
+            },
+        },
         method: args.method.clone(),
         ..CompareOptions::default()
     };
@@ -202,8 +214,26 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match run(cli) {
+    // Usage errors are bad input (exit 1); clap's own code would be 2, which
+    // tidewatch keeps for internal errors.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 1 } else { 0 });
+        }
+    };
+    // A panic is a bug in tidewatch, never the user's fault: say so, exit 2.
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!(
+            "tidewatch: internal error: {info}\nThis is a bug in tidewatch, please report it with the command that caused it."
+        );
+    }));
+    let outcome = match std::panic::catch_unwind(|| run(cli)) {
+        Ok(outcome) => outcome,
+        Err(_) => return ExitCode::from(2),
+    };
+    match outcome {
         Ok(code) => code,
         Err(err) => {
             // A closed pipe (`tidewatch ... | head`) is not an error.

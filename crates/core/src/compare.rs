@@ -747,6 +747,30 @@ mod tests {
     }
 
     #[test]
+    fn integer_feature_with_few_values_stays_numeric_and_uses_binned_js() {
+        use arrow_array::Int64Array;
+        let ints = |v: Vec<i64>| {
+            RecordBatch::try_from_iter([("k", Arc::new(Int64Array::from(v)) as _)]).unwrap()
+        };
+        // Baseline mostly 0 and 1, target mostly 2 and 3.
+        let b = ints((0..3000).map(|i| [0, 0, 1, 1, 2, 3][i % 6]).collect());
+        let t = ints((0..3000).map(|i| [0, 1, 2, 2, 3, 3][i % 6]).collect());
+        let p = BaselineProfile::fit(std::slice::from_ref(&b), &ProfileOptions::default()).unwrap();
+        let r = p.compare(&[t], &CompareOptions::default()).unwrap();
+        let f = &r.features[0];
+        assert_eq!(f.kind, FeatureKind::Numeric);
+        assert_eq!(f.method.as_deref(), Some("jensen_shannon_distance"));
+        assert!(f.drift_detected, "{:?}", f.score);
+        // Order is kept: the mean moved up from 7/6 to 11/6.
+        let d = f.summary.as_ref().unwrap().difference["mean"].unwrap();
+        assert!((d - 2.0 / 3.0).abs() < 1e-12, "{d}");
+        // The same data against itself: no drift.
+        let r = p.compare(&[b], &CompareOptions::default()).unwrap();
+        assert!(!r.features[0].drift_detected);
+        assert_eq!(r.features[0].score, Some(0.0));
+    }
+
+    #[test]
     fn automatic_method_table() {
         use FeatureKind::{Categorical, Numeric};
         // (kind, binary, baseline values, distinct values) -> method

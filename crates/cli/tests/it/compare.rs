@@ -230,6 +230,42 @@ fn a_metric_that_does_not_fit_the_feature_is_an_error() {
 }
 
 #[test]
+fn bandwidth_option_is_used_and_checked() {
+    let (b, t) = weather();
+    let out = tidewatch(&[
+        "compare",
+        &b,
+        &t,
+        "--format",
+        "json",
+        "--bandwidth",
+        "silverman",
+    ]);
+    assert!(out.status.success());
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let wind = report["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "wind")
+        .unwrap()
+        .clone();
+    assert_eq!(wind["distribution"]["density"]["bandwidth"], "silverman");
+    let out = tidewatch(&["compare", &b, &t, "--bandwidth=-1"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--bandwidth"));
+}
+
+#[test]
+fn usage_errors_exit_1_and_help_exits_0() {
+    let out = tidewatch(&["compare", "only-one-file.csv"]);
+    assert_eq!(out.status.code(), Some(1));
+    let out = tidewatch(&["compare", "--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("--feature-method"));
+}
+
+#[test]
 fn fail_on_drift_exits_3() {
     let (b, t) = weather();
     let out = tidewatch(&["compare", &b, &t, "--fail-on-drift"]);
