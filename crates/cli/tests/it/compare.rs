@@ -17,6 +17,30 @@ fn weather() -> (String, String) {
     )
 }
 
+/// Runs `compare` on the weather data with `extra` options and JSON output.
+fn weather_json(extra: &[&str]) -> Value {
+    let (b, t) = weather();
+    let mut args = vec!["compare", &b, &t, "--format", "json"];
+    args.extend_from_slice(extra);
+    let out = tidewatch(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The report's entry for feature `name`.
+fn feature<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == name)
+        .unwrap_or_else(|| panic!("no feature {name}"))
+}
+
 #[test]
 fn table_lists_every_feature_with_its_verdict() {
     let (b, t) = weather();
@@ -182,13 +206,7 @@ fn unknown_method_lists_the_known_ones() {
 
 #[test]
 fn overrides_change_kind_method_and_threshold() {
-    let (b, t) = weather();
-    let out = tidewatch(&[
-        "compare",
-        &b,
-        &t,
-        "--format",
-        "json",
+    let report = weather_json(&[
         "--categorical",
         "wind",
         "--feature-method",
@@ -196,25 +214,11 @@ fn overrides_change_kind_method_and_threshold() {
         "--feature-threshold",
         "temp_max=10",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let f = |n: &str| {
-        report["features"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["name"] == n)
-            .unwrap()
-            .clone()
-    };
-    assert_eq!(f("wind")["kind"], "categorical");
-    assert_eq!(f("temp_max")["method"], "psi");
-    assert_eq!(f("temp_max")["threshold"], 10.0);
-    assert_eq!(f("temp_max")["drift_detected"], false);
+    assert_eq!(feature(&report, "wind")["kind"], "categorical");
+    let temp_max = feature(&report, "temp_max");
+    assert_eq!(temp_max["method"], "psi");
+    assert_eq!(temp_max["threshold"], 10.0);
+    assert_eq!(temp_max["drift_detected"], false);
 }
 
 #[test]
@@ -231,26 +235,12 @@ fn a_metric_that_does_not_fit_the_feature_is_an_error() {
 
 #[test]
 fn bandwidth_option_is_used_and_checked() {
+    let report = weather_json(&["--bandwidth", "silverman"]);
+    assert_eq!(
+        feature(&report, "wind")["distribution"]["density"]["bandwidth"],
+        "silverman"
+    );
     let (b, t) = weather();
-    let out = tidewatch(&[
-        "compare",
-        &b,
-        &t,
-        "--format",
-        "json",
-        "--bandwidth",
-        "silverman",
-    ]);
-    assert!(out.status.success());
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let wind = report["features"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["name"] == "wind")
-        .unwrap()
-        .clone();
-    assert_eq!(wind["distribution"]["density"]["bandwidth"], "silverman");
     let out = tidewatch(&["compare", &b, &t, "--bandwidth=-1"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--bandwidth"));
