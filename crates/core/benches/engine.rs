@@ -13,24 +13,22 @@ use std::time::Instant;
 
 use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
 use rayon::prelude::*;
+use tidewatch_core::domain::sampling::Rng;
 use tidewatch_core::stats::sort::sort_f64;
 use tidewatch_core::{BaselineProfile, CompareOptions, ProfileOptions};
 
-/// SplitMix64: a small, seedable generator.
-struct Rng(u64);
+/// Uniform and normal draws from the engine's seeded generator.
+trait Draws {
+    fn uniform(&mut self) -> f64;
+    fn normal(&mut self) -> f64;
+}
 
-impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
+impl Draws for Rng {
     fn uniform(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
     fn normal(&mut self) -> f64 {
+        // Box-Muller.
         let u1 = self.uniform().max(1e-300);
         let u2 = self.uniform();
         (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
@@ -47,7 +45,7 @@ fn dataset(rows: usize, seed: u64, shifted: bool) -> Vec<RecordBatch> {
         .into_par_iter()
         .map(|b| {
             let n = BATCH.min(rows - b * BATCH);
-            let mut rng = Rng(seed ^ (b as u64).wrapping_mul(0xA24B_AED4_963E_E407));
+            let mut rng = Rng::new(seed ^ (b as u64).wrapping_mul(0xA24B_AED4_963E_E407));
             let mut cols: Vec<(String, ArrayRef)> = Vec::new();
             for c in 0..20 {
                 // Planted shifts: columns 0-2 move by 0.5 sd, column 3 widens.

@@ -41,6 +41,7 @@
 
 mod column;
 pub mod compare;
+pub mod domain;
 pub mod error;
 pub mod kind;
 pub mod methods;
