@@ -6,5 +6,6 @@
 //! "the classifier does no better than chance" on held-out scores
 //! ([`significance`]). The classifier and the report come with issue 3.
 
+pub mod gbdt;
 pub mod sampling;
 pub mod significance;

@@ -1,0 +1,121 @@
+//! Domain-classifier benchmark: fit the gradient-boosted trees on the
+//! training half of baseline + target rows (20 numeric and 5 categorical
+//! features, shifts planted as in the engine bench) and score the held-out
+//! half.
+//!
+//! `cargo bench -p tidewatch-core --bench classifier -- [ROWS_PER_SIDE ...]`
+//! (default 100000). Prints seconds, held-out AUC and peak memory.
+
+use std::time::Instant;
+
+use tidewatch_core::domain::gbdt::{BinnedColumn, Booster, Params, bin_categorical, bin_numeric};
+use tidewatch_core::domain::sampling::{Rng, stratified_halves};
+use tidewatch_core::stats::scoring::roc_auc;
+
+fn uniform(rng: &mut Rng) -> f64 {
+    (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+fn normal(rng: &mut Rng) -> f64 {
+    let u1 = uniform(rng).max(1e-300);
+    let u2 = uniform(rng);
+    (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+}
+
+/// Rows of one side, column by column: 20 numeric then 5 categorical codes.
+fn side(rows: usize, seed: u64, shifted: bool) -> (Vec<Vec<f64>>, Vec<Vec<Option<u32>>>) {
+    let mut rng = Rng::new(seed);
+    let numeric = (0..20)
+        .map(|c| {
+            let (shift, scale) = match (shifted, c) {
+                (true, 0..=2) => (0.5, 1.0),
+                (true, 3) => (0.0, 1.5),
+                _ => (0.0, 1.0),
+            };
+            (0..rows)
+                .map(|_| (normal(&mut rng) * scale + shift) * (c + 1) as f64)
+                .collect()
+        })
+        .collect();
+    let categorical = (0..5)
+        .map(|c| {
+            let k = 3 + 4 * c;
+            (0..rows)
+                .map(|_| {
+                    let u = uniform(&mut rng);
+                    let u = if shifted && c == 0 { u.sqrt() } else { u * u };
+                    Some(((u * k as f64) as u32).min(k as u32 - 1))
+                })
+                .collect()
+        })
+        .collect();
+    (numeric, categorical)
+}
+
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kib| kib / 1024.0)
+}
+
+fn main() {
+    let sizes: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let sizes = if sizes.is_empty() {
+        vec![100_000]
+    } else {
+        sizes
+    };
+    println!(
+        "{:>10} {:>8} {:>8} {:>8} {:>8} {:>12}",
+        "rows/side", "bin s", "fit s", "score s", "AUC", "peak RSS MiB"
+    );
+    for rows in sizes {
+        let (bn, bc) = side(rows, 1, false);
+        let (tn, tc) = side(rows, 2, true);
+        let labels: Vec<bool> = (0..2 * rows).map(|i| i >= rows).collect();
+        let split = stratified_halves(&labels, &mut Rng::new(42));
+        let pick = |idx: &[usize]| -> (Vec<BinnedColumn>, Vec<bool>) {
+            let t = Instant::now();
+            let mut cols = Vec::new();
+            for (b, tg) in bn.iter().zip(&tn) {
+                let v: Vec<f64> = idx
+                    .iter()
+                    .map(|&i| if i < rows { b[i] } else { tg[i - rows] })
+                    .collect();
+                cols.push(bin_numeric(&v).0);
+            }
+            for (c, (b, tg)) in bc.iter().zip(&tc).enumerate() {
+                let v: Vec<Option<u32>> = idx
+                    .iter()
+                    .map(|&i| if i < rows { b[i] } else { tg[i - rows] })
+                    .collect();
+                cols.push(bin_categorical(&v, 3 + 4 * c));
+            }
+            let _ = t;
+            (cols, idx.iter().map(|&i| labels[i]).collect())
+        };
+        let t = Instant::now();
+        let (train, train_labels) = pick(&split.train);
+        let (held, held_labels) = pick(&split.held_out);
+        let bin_s = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let model = Booster::fit(&train, &train_labels, &Params::default());
+        let fit_s = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let scores = model.raw_scores(&held);
+        let score_s = t.elapsed().as_secs_f64();
+        let auc = roc_auc(&held_labels, &scores, None);
+        println!(
+            "{rows:>10} {bin_s:>8.2} {fit_s:>8.2} {score_s:>8.2} {auc:>8.4} {:>12.0}",
+            peak_rss_mib()
+        );
+    }
+}
