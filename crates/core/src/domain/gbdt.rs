@@ -419,19 +419,25 @@ impl Booster {
     }
 
     /// Raw scores (log-odds of label 1) of every row of `columns`.
+    ///
+    /// Rows are scored in blocks, tree by tree within a block, so that the
+    /// columns a tree reads are walked in row order while the block is in
+    /// cache.
     pub fn raw_scores(&self, columns: &[BinnedColumn]) -> Vec<f64> {
+        const BLOCK: usize = 2048;
         let n = columns.first().map_or(0, |c| c.bins.len());
-        (0..n)
-            .into_par_iter()
-            .map(|row| {
-                self.base
-                    + self
-                        .trees
-                        .iter()
-                        .map(|t| t.predict_row(columns, row))
-                        .sum::<f64>()
-            })
-            .collect()
+        let mut out = vec![self.base; n];
+        out.par_chunks_mut(BLOCK)
+            .enumerate()
+            .for_each(|(k, block)| {
+                let start = k * BLOCK;
+                for tree in &self.trees {
+                    for (offset, score) in block.iter_mut().enumerate() {
+                        *score += tree.predict_row(columns, start + offset);
+                    }
+                }
+            });
+        out
     }
 
     /// Probabilities of label 1.
