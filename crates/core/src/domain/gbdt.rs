@@ -546,10 +546,9 @@ fn grow(
     (Tree { nodes }, leaves)
 }
 
-/// Bins a numeric column: up to [`MAX_BINS`] bins with edges at quantiles
-/// of the finite values (ties kept in one bin); NaN is missing. Returns the
-/// column and the upper edges (bin `k` holds values `<= edges[k]`).
-pub fn bin_numeric(values: &[f64]) -> (BinnedColumn, Vec<f64>) {
+/// Upper edges of at most [`MAX_BINS`] bins at quantiles of the finite
+/// `values` (ties kept in one bin): bin `k` holds values `<= edges[k]`.
+pub fn numeric_edges(values: &[f64]) -> Vec<f64> {
     let mut sorted: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
     crate::stats::sort::sort_f64(&mut sorted);
     let mut edges: Vec<f64> = Vec::new();
@@ -565,26 +564,34 @@ pub fn bin_numeric(values: &[f64]) -> (BinnedColumn, Vec<f64>) {
             }
         }
     }
+    edges
+}
+
+/// Bins numeric `values` on `edges` from [`numeric_edges`]: values above the
+/// last edge share the last bin; NaN and infinities are missing.
+pub fn bin_with_edges(values: &[f64], edges: &[f64]) -> BinnedColumn {
+    let last = edges.len().saturating_sub(1);
     let bins = values
         .iter()
         .map(|&v| {
             if !v.is_finite() {
                 MISSING_BIN
             } else {
-                edges
-                    .partition_point(|e| *e < v)
-                    .min(edges.len().saturating_sub(1)) as u8
+                edges.partition_point(|e| *e < v).min(last) as u8
             }
         })
         .collect();
-    (
-        BinnedColumn {
-            bins,
-            n_bins: edges.len().max(1),
-            categorical: false,
-        },
-        edges,
-    )
+    BinnedColumn {
+        bins,
+        n_bins: edges.len().max(1),
+        categorical: false,
+    }
+}
+
+/// Bins a numeric column on its own quantiles: the column and its edges.
+pub fn bin_numeric(values: &[f64]) -> (BinnedColumn, Vec<f64>) {
+    let edges = numeric_edges(values);
+    (bin_with_edges(values, &edges), edges)
 }
 
 /// Bins a categorical column given each row's category code

@@ -6,6 +6,7 @@
 //! "the classifier does no better than chance" on held-out scores
 //! ([`significance`]). The classifier and the report come with issue 3.
 
+pub mod classifier;
 pub mod gbdt;
 pub mod sampling;
 pub mod significance;
