@@ -13,15 +13,26 @@ fn fmt_num(x: Option<f64>) -> String {
     }
 }
 
-/// Prints the per-feature table and a dataset summary line.
+/// Prints the per-feature table (ordered by contribution when the domain
+/// classifier ran) and the dataset summary.
 pub fn table(out: &mut impl Write, report: &DriftReport) -> io::Result<()> {
-    let rows: Vec<[String; 6]> = report
-        .features
+    let mut features: Vec<_> = report.features.iter().collect();
+    if report.drift_coefficient.is_some() {
+        // Stable: ties (and features the classifier did not see) keep column order.
+        features.sort_by(|a, b| {
+            b.contribution
+                .unwrap_or(-1.0)
+                .total_cmp(&a.contribution.unwrap_or(-1.0))
+        });
+    }
+    let rows: Vec<[String; 7]> = features
         .iter()
         .map(|f| {
             [
                 f.name.clone(),
                 f.kind.to_string(),
+                f.contribution
+                    .map_or_else(|| "-".into(), |c| format!("{:.1}%", 100.0 * c)),
                 f.method.clone().unwrap_or_else(|| "-".into()),
                 fmt_num(f.score),
                 fmt_num(f.threshold),
@@ -35,7 +46,15 @@ pub fn table(out: &mut impl Write, report: &DriftReport) -> io::Result<()> {
             ]
         })
         .collect();
-    let header = ["feature", "kind", "method", "score", "threshold", "drifted"];
+    let header = [
+        "feature",
+        "kind",
+        "contribution",
+        "method",
+        "score",
+        "threshold",
+        "drifted",
+    ];
     let mut widths = header.map(str::len);
     for r in &rows {
         for (w, c) in widths.iter_mut().zip(r) {
@@ -54,9 +73,37 @@ pub fn table(out: &mut impl Write, report: &DriftReport) -> io::Result<()> {
     for r in &rows {
         line(out, r)?;
     }
+    writeln!(out)?;
+    match (report.drift_coefficient, report.auc, report.pvalue) {
+        (Some(c), auc, p) => {
+            let interval = report
+                .drift_coefficient_interval
+                .map_or(String::new(), |(lo, hi)| format!(" [{lo:.3}, {hi:.3}]"));
+            writeln!(
+                out,
+                "drift coefficient {c:.3}{interval} (threshold {:.2}: {}); held-out AUC {}, p-value {} (seed {}, {} + {} rows)",
+                report.threshold,
+                if report.has_drift == Some(true) {
+                    "drift"
+                } else {
+                    "no drift"
+                },
+                fmt_num(auc),
+                fmt_num(p),
+                report.classifier.seed,
+                report.classifier.baseline_rows,
+                report.classifier.target_rows,
+            )?;
+        }
+        (None, _, _) => {
+            if let Some(note) = &report.classifier.note {
+                writeln!(out, "drift coefficient: not computed ({note})")?;
+            }
+        }
+    }
     writeln!(
         out,
-        "\n{} of {} features drifted (share {:.2}, dataset drift at {:.2}: {}); baseline {} rows, target {} rows",
+        "{} of {} features drifted (share {:.2}, dataset drift at {:.2}: {}); baseline {} rows, target {} rows",
         report.drifted_features,
         report.feature_count,
         report.drift_share,

@@ -116,6 +116,15 @@ fn main() {
         "{:>10} {:>10} {:>10} {:>12} {:>14}",
         "rows", "fit s", "compare s", "sort floor s", "peak RSS MiB"
     );
+    // The per-feature engine alone: the domain classifier has its own bench.
+    let profile_options = ProfileOptions {
+        classifier_budget: 0,
+        ..ProfileOptions::default()
+    };
+    let compare_options = CompareOptions {
+        classifier: false,
+        ..CompareOptions::default()
+    };
     for rows in sizes {
         let baseline = dataset(rows, 1, false);
         let target = dataset(rows, 2, true);
@@ -144,12 +153,10 @@ fn main() {
                 .sum::<usize>()
         });
         let (fit, profile) = best_of(3, || {
-            BaselineProfile::fit(&baseline, &ProfileOptions::default()).expect("fit")
+            BaselineProfile::fit(&baseline, &profile_options).expect("fit")
         });
         let (cmp, report) = best_of(3, || {
-            profile
-                .compare(&target, &CompareOptions::default())
-                .expect("compare")
+            profile.compare(&target, &compare_options).expect("compare")
         });
         // The generated record batches themselves, which the engine borrows:
         // peak RSS minus this is what fitting and comparing added.

@@ -125,6 +125,74 @@ pub(crate) fn category_counts(name: &str, arrays: &[&ArrayRef]) -> Result<HashMa
     Ok(counts)
 }
 
+/// A numeric column, one value per row; missing and non-finite values are NaN.
+pub(crate) fn numeric_rows(name: &str, arrays: &[&ArrayRef]) -> Result<Vec<f64>> {
+    let mut out = Vec::with_capacity(arrays.iter().map(|a| a.len()).sum());
+    for array in arrays {
+        let cast = arrow_cast::cast(array, &DataType::Float64).map_err(|e| Error::Arrow {
+            column: name.to_string(),
+            message: e.to_string(),
+        })?;
+        let floats = cast.as_primitive::<Float64Type>();
+        out.extend(floats.iter().map(|v| match v {
+            Some(v) if v.is_finite() => v,
+            _ => f64::NAN,
+        }));
+    }
+    Ok(out)
+}
+
+/// A categorical column as codes, one per row: the code of the row's label
+/// in `codes`, `unseen` for labels not in it, `None` for missing values
+/// (null; NaN and infinities in float columns).
+pub(crate) fn category_code_rows(
+    name: &str,
+    arrays: &[&ArrayRef],
+    codes: &HashMap<String, u32>,
+    unseen: u32,
+) -> Result<Vec<Option<u32>>> {
+    let mut out = Vec::with_capacity(arrays.iter().map(|a| a.len()).sum());
+    let options = FormatOptions::default();
+    for array in arrays {
+        if let Some(strings) = array.as_string_opt::<i32>() {
+            out.extend(
+                strings
+                    .iter()
+                    .map(|v| v.map(|s| codes.get(s).copied().unwrap_or(unseen))),
+            );
+            continue;
+        }
+        let formatter =
+            ArrayFormatter::try_new(array.as_ref(), &options).map_err(|e| Error::Arrow {
+                column: name.to_string(),
+                message: e.to_string(),
+            })?;
+        let floats = matches!(
+            array.data_type(),
+            DataType::Float16 | DataType::Float32 | DataType::Float64
+        )
+        .then(|| {
+            arrow_cast::cast(array, &DataType::Float64)
+                .map(|a| a.as_primitive::<Float64Type>().clone())
+        })
+        .transpose()
+        .map_err(|e| Error::Arrow {
+            column: name.to_string(),
+            message: e.to_string(),
+        })?;
+        for i in 0..array.len() {
+            let non_finite = floats.as_ref().is_some_and(|f| !f.value(i).is_finite());
+            out.push(if array.is_null(i) || non_finite {
+                None
+            } else {
+                let label = formatter.value(i).to_string();
+                Some(codes.get(&label).copied().unwrap_or(unseen))
+            });
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;

@@ -7,6 +7,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::column::{self, MISSING_LABEL};
+use crate::domain::classifier::{self, ClassifierOptions, ClassifierResult};
 use crate::error::{Error, Result};
 use crate::kind::FeatureKind;
 use crate::methods::{self, CategoricalInput, Input, Method, MetricKind, NumericInput, Shared};
@@ -50,6 +51,15 @@ pub struct CompareOptions {
     /// Samples up to this size get an exact KDE; larger ones a binned one
     /// (default 5000).
     pub exact_kde_limit: usize,
+    /// Whether to run the domain classifier (default true; it needs a
+    /// profile fitted with a classifier budget).
+    pub classifier: bool,
+    /// Seed of the classifier's target sample and splits (default 0).
+    pub seed: u64,
+    /// Drift-coefficient threshold: drift when strictly above (default 0.2).
+    pub threshold: f64,
+    /// Classifier splits, for the intervals (default 3).
+    pub repeats: usize,
 }
 
 impl Default for CompareOptions {
@@ -65,6 +75,10 @@ impl Default for CompareOptions {
             kde_points: 128,
             bandwidth: Bandwidth::Scott,
             exact_kde_limit: 5000,
+            classifier: true,
+            seed: 0,
+            threshold: 0.2,
+            repeats: 3,
         }
     }
 }
@@ -194,6 +208,7 @@ impl BaselineProfile {
         for f in features.iter_mut() {
             f.drift_detected = !f.drift_reasons.is_empty();
         }
+        let (result, info) = self.run_classifier(batches, target_rows, options, &mut features)?;
         let compared: Vec<&FeatureReport> =
             features.iter().filter(|f| f.method.is_some()).collect();
         let feature_count = compared.len();
@@ -218,9 +233,78 @@ impl BaselineProfile {
                 Correction::Bonferroni => "bonferroni",
             }
             .to_string(),
+            drift_coefficient: result.as_ref().map(|r| r.drift_coefficient),
+            mcc: result.as_ref().map(|r| r.mcc),
+            auc: result.as_ref().and_then(|r| finite(r.auc)),
+            drift_coefficient_interval: result.as_ref().map(|r| r.drift_coefficient_interval),
+            mcc_interval: result.as_ref().map(|r| r.mcc_interval),
+            auc_interval: result.as_ref().map(|r| r.auc_interval),
+            pvalue: result.as_ref().map(|r| r.pvalue),
+            has_drift: result
+                .as_ref()
+                .map(|r| r.drift_coefficient > options.threshold),
+            threshold: options.threshold,
+            classifier: info,
             schema: diff,
             features,
         })
+    }
+
+    /// Runs the domain classifier on the profile's baseline sample and a
+    /// target sample, and credits each feature its contribution. A
+    /// classifier that cannot run (too few rows, no sample kept) leaves the
+    /// dataset-level fields null and says why in `classifier.note`.
+    fn run_classifier(
+        &self,
+        batches: &[RecordBatch],
+        target_rows: usize,
+        options: &CompareOptions,
+        features: &mut [FeatureReport],
+    ) -> Result<(Option<ClassifierResult>, ClassifierInfo)> {
+        let mut info = ClassifierInfo {
+            seed: options.seed,
+            repeats: options.repeats as u64,
+            ..ClassifierInfo::default()
+        };
+        let sample = match (&self.classifier, options.classifier) {
+            (_, false) => {
+                info.note = Some("disabled".into());
+                return Ok((None, info));
+            }
+            (None, true) => {
+                info.note = Some("the baseline profile keeps no rows for the classifier".into());
+                return Ok((None, info));
+            }
+            (Some(sample), true) => sample,
+        };
+        info.budget = sample.budget as u64;
+        let (names, base, target) = sample.with_target(batches, target_rows, options.seed)?;
+        info.features = names.clone();
+        info.baseline_rows = base.first().map_or(0, |c| c.bins.len() as u64);
+        info.target_rows = target.first().map_or(0, |c| c.bins.len() as u64);
+        let opts = ClassifierOptions {
+            seed: options.seed,
+            repeats: options.repeats,
+            ..ClassifierOptions::default()
+        };
+        match classifier::run(&base, &target, &opts) {
+            Ok(r) => {
+                for (name, (c, n)) in names
+                    .iter()
+                    .zip(r.contributions.iter().zip(&r.split_counts))
+                {
+                    if let Some(f) = features.iter_mut().find(|f| &f.name == name) {
+                        f.contribution = Some(*c);
+                        f.split_count = Some(*n);
+                    }
+                }
+                Ok((Some(r), info))
+            }
+            Err(e) => {
+                info.note = Some(format!("the domain classifier did not run: {e}"));
+                Ok((None, info))
+            }
+        }
     }
 
     fn validate(&self, options: &CompareOptions) -> Result<()> {
@@ -300,6 +384,15 @@ impl BaselineProfile {
         if !(0.0..=1.0).contains(&options.drift_share_threshold) {
             problems.push("drift-share threshold must lie in [0, 1]".into());
         }
+        if !(0.0..=1.0).contains(&options.threshold) {
+            problems.push(format!(
+                "drift-coefficient threshold {} must lie in [0, 1]",
+                options.threshold
+            ));
+        }
+        if options.classifier && options.repeats == 0 {
+            problems.push("the classifier needs at least one split (repeats >= 1)".into());
+        }
         if options.kde_points < 2 {
             problems.push("kde_points must be at least 2".into());
         }
@@ -335,6 +428,8 @@ fn empty_report(f: &FeatureProfile, target_rows: u64, note: String) -> FeatureRe
         metrics: BTreeMap::new(),
         metric_errors: BTreeMap::new(),
         corrected_pvalue: None,
+        contribution: None,
+        split_count: None,
         distribution: None,
         note: Some(note),
     }
@@ -768,6 +863,34 @@ mod tests {
         let r = p.compare(&[b], &CompareOptions::default()).unwrap();
         assert!(!r.features[0].drift_detected);
         assert_eq!(r.features[0].score, Some(0.0));
+    }
+
+    #[test]
+    fn too_few_rows_for_the_classifier_is_a_note_not_an_error() {
+        let b = numeric("x", (0..300).map(|i| Some(i as f64)).collect());
+        let t = numeric("x", (0..30).map(|i| Some(i as f64)).collect());
+        let p = BaselineProfile::fit(&[b], &ProfileOptions::default()).unwrap();
+        let r = p.compare(&[t], &CompareOptions::default()).unwrap();
+        assert!(r.drift_coefficient.is_none());
+        let note = r.classifier.note.unwrap();
+        assert!(
+            note.contains("at least 50") && note.contains("target"),
+            "{note}"
+        );
+    }
+
+    #[test]
+    fn the_profile_keeps_its_classifier_sample_through_serialisation() {
+        let b = numeric("x", (0..500).map(|i| Some((i % 37) as f64)).collect());
+        let opts = ProfileOptions {
+            classifier_budget: 100,
+            ..ProfileOptions::default()
+        };
+        let p = BaselineProfile::fit(&[b], &opts).unwrap();
+        let sample = p.classifier.as_ref().unwrap();
+        assert_eq!(sample.bins[0].len(), 100);
+        let back = BaselineProfile::from_bytes(&p.to_bytes().unwrap()).unwrap();
+        assert_eq!(back, p);
     }
 
     #[test]

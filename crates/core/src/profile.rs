@@ -8,6 +8,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::column::{self, MISSING_LABEL};
+use crate::domain::sample::ClassifierSample;
 use crate::error::{Error, Result};
 use crate::kind::{FeatureKind, KindOverrides, KindRule, infer, type_class};
 use crate::methods::{psi_quantile_edges, quantile_bin_counts};
@@ -36,6 +37,11 @@ pub struct ProfileOptions {
     pub bins: BinRule,
     /// Upper bound on the number of histogram bins (default 100).
     pub max_bins: usize,
+    /// Baseline rows kept for the domain classifier, at most (default
+    /// 20,000; 0 keeps none and disables the classifier).
+    pub classifier_budget: usize,
+    /// Seed of the classifier's baseline sample (default 0).
+    pub seed: u64,
 }
 
 impl Default for ProfileOptions {
@@ -47,6 +53,8 @@ impl Default for ProfileOptions {
             exclude: Vec::new(),
             bins: BinRule::Auto,
             max_bins: 100,
+            classifier_budget: 20_000,
+            seed: 0,
         }
     }
 }
@@ -123,6 +131,8 @@ pub struct BaselineProfile {
     pub features: Vec<FeatureProfile>,
     /// The options it was fitted with.
     pub options: ProfileOptions,
+    /// Baseline rows kept for the domain classifier (`None` when disabled).
+    pub classifier: Option<ClassifierSample>,
 }
 
 /// The schema shared by all `batches` (`None` when there are none), or an
@@ -187,7 +197,19 @@ impl BaselineProfile {
             .par_iter()
             .map(|field| fit_feature(batches, field, rows, options))
             .collect::<Result<Vec<_>>>()?;
+        let classifier = if options.classifier_budget > 0 {
+            Some(ClassifierSample::fit(
+                batches,
+                &features,
+                rows,
+                options.classifier_budget,
+                options.seed,
+            )?)
+        } else {
+            None
+        };
         Ok(BaselineProfile {
+            classifier,
             rows: rows as u64,
             columns: schema
                 .fields()

@@ -33,10 +33,52 @@ pub struct DriftReport {
     pub drift_share_threshold: f64,
     /// Multiple-testing correction applied to p-value decisions.
     pub correction: String,
+    /// The domain classifier's drift coefficient, `max(0, mcc)` in [0, 1]
+    /// (null when the classifier did not run).
+    pub drift_coefficient: Option<f64>,
+    /// Its raw held-out Matthews correlation, in [-1, 1].
+    pub mcc: Option<f64>,
+    /// Its held-out ROC AUC, in [0, 1].
+    pub auc: Option<f64>,
+    /// Spread of the coefficient over repeated seeded splits: 2.5 % and
+    /// 97.5 % quantiles from 40 repeats, else minimum and maximum.
+    pub drift_coefficient_interval: Option<(f64, f64)>,
+    /// The same for the MCC.
+    pub mcc_interval: Option<(f64, f64)>,
+    /// The same for the AUC.
+    pub auc_interval: Option<(f64, f64)>,
+    /// One-sided p-value of "the classifier does no better than chance"
+    /// (Mann-Whitney test of the held-out scores).
+    pub pvalue: Option<f64>,
+    /// `drift_coefficient > threshold` (strictly greater).
+    pub has_drift: Option<bool>,
+    /// Threshold on the drift coefficient (default 0.2).
+    pub threshold: f64,
+    /// How the classifier ran, or why it did not.
+    pub classifier: ClassifierInfo,
     /// Columns of the two sides compared.
     pub schema: SchemaDiff,
     /// One entry per profiled feature, in baseline column order.
     pub features: Vec<FeatureReport>,
+}
+
+/// How the domain classifier ran.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ClassifierInfo {
+    /// Seed of the sampling and the splits.
+    pub seed: u64,
+    /// Baseline rows used (after sampling to the budget).
+    pub baseline_rows: u64,
+    /// Target rows used.
+    pub target_rows: u64,
+    /// Rows per side at most.
+    pub budget: u64,
+    /// Splits made (the first is reported, all give the intervals).
+    pub repeats: u64,
+    /// Features the classifier saw.
+    pub features: Vec<String>,
+    /// Why it did not run, when it did not.
+    pub note: Option<String>,
 }
 
 /// How the two sides' columns line up.
@@ -200,6 +242,12 @@ pub struct FeatureReport {
     pub metric_errors: BTreeMap<String, String>,
     /// The deciding p-value after multiple-testing correction.
     pub corrected_pvalue: Option<f64>,
+    /// Share of the domain classifier's split gain earned by this feature,
+    /// in [0, 1]; the shares of all features sum to 1.
+    pub contribution: Option<f64>,
+    /// Splits on this feature in the classifier's trees (the reference
+    /// system's contribution, for parity).
+    pub split_count: Option<u64>,
     /// Distribution data for figures.
     pub distribution: Option<Distribution>,
     /// Why the feature was not compared (text and datetime, or a target

@@ -256,6 +256,63 @@ fn usage_errors_exit_1_and_help_exits_0() {
 }
 
 #[test]
+fn drift_coefficient_and_contributions_are_reported() {
+    let report = weather_json(&[]);
+    for key in ["drift_coefficient", "mcc", "auc", "pvalue", "has_drift"] {
+        assert!(
+            report[key].is_number() || report[key].is_boolean(),
+            "{key} = {}",
+            report[key]
+        );
+    }
+    for key in ["drift_coefficient_interval", "mcc_interval", "auc_interval"] {
+        assert_eq!(report[key].as_array().map(Vec::len), Some(2), "{key}");
+    }
+    assert_eq!(report["threshold"], 0.2);
+    let c = report["drift_coefficient"].as_f64().unwrap();
+    assert_eq!(report["has_drift"], c > 0.2);
+    let total: f64 = report["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["contribution"].as_f64())
+        .sum();
+    assert!((total - 1.0).abs() < 1e-9, "contributions sum to {total}");
+    assert!(feature(&report, "date")["contribution"].is_null());
+    // The same seed gives the same report; the table lists features by contribution.
+    assert_eq!(report, weather_json(&[]));
+    let (b, t) = weather();
+    let out = tidewatch(&["compare", &b, &t]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let first = text.lines().nth(1).unwrap();
+    let top = report["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .max_by(|x, y| {
+            x["contribution"]
+                .as_f64()
+                .unwrap_or(-1.0)
+                .total_cmp(&y["contribution"].as_f64().unwrap_or(-1.0))
+        })
+        .unwrap()["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(first.starts_with(&top), "{first:?} should start with {top}");
+    assert!(text.contains("drift coefficient"));
+}
+
+#[test]
+fn no_classifier_leaves_the_coefficient_null() {
+    let report = weather_json(&["--no-classifier"]);
+    assert!(report["drift_coefficient"].is_null());
+    assert!(report["has_drift"].is_null());
+    assert!(feature(&report, "wind")["contribution"].is_null());
+    assert!(report["classifier"]["note"].is_string());
+}
+
+#[test]
 fn fail_on_drift_exits_3() {
     let (b, t) = weather();
     let out = tidewatch(&["compare", &b, &t, "--fail-on-drift"]);

@@ -8,5 +8,6 @@
 
 pub mod classifier;
 pub mod gbdt;
+pub mod sample;
 pub mod sampling;
 pub mod significance;
