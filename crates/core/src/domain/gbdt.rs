@@ -215,47 +215,47 @@ fn build_histogram(
     // Rows are ascending and distinct, so first 0 and length n mean 0..n.
     let contiguous =
         rows.first() == Some(&0) && rows.last().map(|&r| r as usize + 1) == Some(rows.len());
-    columns
-        .par_iter()
-        .map(|col| {
-            let mut hist = [Bin::default(); 256];
-            let mut add = |bin: u8, [g, h]: [f64; 2]| {
-                let b = &mut hist[bin as usize];
-                b.g += g;
-                b.h += h;
-                b.n += 1;
-            };
-            if contiguous {
-                // All rows, in order: no indirection.
-                for (&bin, &pair) in col.bins.iter().zip(&gh) {
-                    add(bin, pair);
-                }
-            } else {
-                for (&r, &pair) in rows.iter().zip(&gh) {
-                    add(col.bins[r as usize], pair);
-                }
+    let one = |col: &BinnedColumn| {
+        let mut hist = [Bin::default(); 256];
+        let mut add = |bin: u8, [g, h]: [f64; 2]| {
+            let b = &mut hist[bin as usize];
+            b.g += g;
+            b.h += h;
+            b.n += 1;
+        };
+        if contiguous {
+            // All rows, in order: no indirection.
+            for (&bin, &pair) in col.bins.iter().zip(&gh) {
+                add(bin, pair);
             }
-            hist
-        })
-        .collect()
+        } else {
+            for (&r, &pair) in rows.iter().zip(&gh) {
+                add(col.bins[r as usize], pair);
+            }
+        }
+        hist
+    };
+    // Small nodes are not worth waking other threads for.
+    if rows.len() * columns.len() < PARALLEL_MIN_WORK {
+        columns.iter().map(one).collect()
+    } else {
+        columns.par_iter().map(one).collect()
+    }
 }
 
-fn subtract(parent: &Histogram, child: &Histogram) -> Histogram {
-    parent
-        .iter()
-        .zip(child)
-        .map(|(p, c)| {
-            let mut out = [Bin::default(); 256];
-            for i in 0..256 {
-                out[i] = Bin {
-                    g: p[i].g - c[i].g,
-                    h: p[i].h - c[i].h,
-                    n: p[i].n - c[i].n,
-                };
-            }
-            out
-        })
-        .collect()
+/// Bin updates below which a histogram is built on one thread.
+const PARALLEL_MIN_WORK: usize = 1 << 18;
+
+/// Turns a parent's histogram into its larger child's, in place, by
+/// subtracting the smaller child's.
+fn subtract_into(parent: &mut Histogram, child: &Histogram) {
+    for (p, c) in parent.iter_mut().zip(child) {
+        for (pb, cb) in p.iter_mut().zip(c) {
+            pb.g -= cb.g;
+            pb.h -= cb.h;
+            pb.n -= cb.n;
+        }
+    }
 }
 
 fn best_split(
@@ -324,9 +324,19 @@ fn best_split(
         } else {
             let (mut gl, mut hl, mut nl) = (0.0, 0.0, 0usize);
             for (t, b) in hist.iter().take(col.n_bins.saturating_sub(1)).enumerate() {
+                if b.n == 0 {
+                    // An empty bin splits the rows exactly as the previous
+                    // threshold did (keep the lower threshold).
+                    continue;
+                }
                 gl += b.g;
                 hl += b.h;
                 nl += b.n as usize;
+                if nl == n - miss.n as usize {
+                    // Every value is left of this threshold: only the
+                    // value/missing split remains, handled below.
+                    break;
+                }
                 // Missing values to the right, then to the left.
                 if ok(gl, hl, nl) {
                     consider(
@@ -497,13 +507,14 @@ fn grow(
         let (gl, hl) = sum(&left_rows);
         let (gr, hr) = (leaf.g - gl, leaf.h - hl);
         // Histograms: build the smaller child, subtract for the larger.
+        let mut large = leaf.hist;
         let (hist_l, hist_r) = if left_rows.len() <= right_rows.len() {
             let small = build_histogram(columns, &left_rows, grad, hess);
-            let large = subtract(&leaf.hist, &small);
+            subtract_into(&mut large, &small);
             (small, large)
         } else {
             let small = build_histogram(columns, &right_rows, grad, hess);
-            let large = subtract(&leaf.hist, &small);
+            subtract_into(&mut large, &small);
             (large, small)
         };
         importance.splits[split.feature] += 1;
