@@ -8,7 +8,9 @@
 
 use std::time::Instant;
 
-use tidewatch_core::domain::gbdt::{BinnedColumn, Booster, Params, bin_categorical, bin_numeric};
+use tidewatch_core::domain::gbdt::{
+    BinnedColumn, Booster, Params, bin_categorical, bin_with_edges, numeric_edges,
+};
 use tidewatch_core::domain::sampling::{Rng, stratified_halves};
 use tidewatch_core::stats::scoring::roc_auc;
 
@@ -52,6 +54,29 @@ fn side(rows: usize, seed: u64, shifted: bool) -> (Vec<Vec<f64>>, Vec<Vec<Option
     (numeric, categorical)
 }
 
+type Half<'a> = (&'a [Vec<f64>], &'a [Vec<Option<u32>>], &'a [bool]);
+
+/// Writes one half as little-endian f64, column after column (categories as
+/// codes, missing as NaN), then the labels as 0/1: the input of
+/// `sklearn_domain.py`, which fits scikit-learn's
+/// HistGradientBoostingClassifier on exactly these rows.
+fn export(dir: &str, rows: usize, train: Half<'_>, held: Half<'_>) {
+    use std::io::Write;
+    std::fs::create_dir_all(dir).expect("export folder");
+    for (name, (num, cat, labels)) in [("train", train), ("held_out", held)] {
+        let path = format!("{dir}/{rows}_{name}.f64");
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&path).expect("export file"));
+        let mut put = |x: f64| out.write_all(&x.to_le_bytes()).expect("write");
+        for col in num {
+            col.iter().for_each(|&v| put(v));
+        }
+        for col in cat {
+            col.iter().for_each(|v| put(v.map_or(f64::NAN, f64::from)));
+        }
+        labels.iter().for_each(|&l| put(f64::from(u8::from(l))));
+    }
+}
+
 fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -82,30 +107,57 @@ fn main() {
         let (tn, tc) = side(rows, 2, true);
         let labels: Vec<bool> = (0..2 * rows).map(|i| i >= rows).collect();
         let split = stratified_halves(&labels, &mut Rng::new(42));
-        let pick = |idx: &[usize]| -> (Vec<BinnedColumn>, Vec<bool>) {
-            let t = Instant::now();
-            let mut cols = Vec::new();
-            for (b, tg) in bn.iter().zip(&tn) {
-                let v: Vec<f64> = idx
-                    .iter()
-                    .map(|&i| if i < rows { b[i] } else { tg[i - rows] })
-                    .collect();
-                cols.push(bin_numeric(&v).0);
-            }
-            for (c, (b, tg)) in bc.iter().zip(&tc).enumerate() {
-                let v: Vec<Option<u32>> = idx
-                    .iter()
-                    .map(|&i| if i < rows { b[i] } else { tg[i - rows] })
-                    .collect();
-                cols.push(bin_categorical(&v, 3 + 4 * c));
-            }
-            let _ = t;
-            (cols, idx.iter().map(|&i| labels[i]).collect())
+        // Raw values of the rows at `idx`: numeric columns, then category codes.
+        let raw = |idx: &[usize]| -> (Vec<Vec<f64>>, Vec<Vec<Option<u32>>>) {
+            let num = bn
+                .iter()
+                .zip(&tn)
+                .map(|(b, tg)| {
+                    idx.iter()
+                        .map(|&i| if i < rows { b[i] } else { tg[i - rows] })
+                        .collect()
+                })
+                .collect();
+            let cat = bc
+                .iter()
+                .zip(&tc)
+                .map(|(b, tg)| {
+                    idx.iter()
+                        .map(|&i| if i < rows { b[i] } else { tg[i - rows] })
+                        .collect()
+                })
+                .collect();
+            (num, cat)
         };
         let t = Instant::now();
-        let (train, train_labels) = pick(&split.train);
-        let (held, held_labels) = pick(&split.held_out);
+        let (train_num, train_cat) = raw(&split.train);
+        let (held_num, held_cat) = raw(&split.held_out);
+        // Bins are fixed by the training half and applied to the held-out half.
+        let edges: Vec<Vec<f64>> = train_num.iter().map(|v| numeric_edges(v)).collect();
+        let bin = |num: &[Vec<f64>], cat: &[Vec<Option<u32>>]| -> Vec<BinnedColumn> {
+            num.iter()
+                .zip(&edges)
+                .map(|(v, e)| bin_with_edges(v, e))
+                .chain(
+                    cat.iter()
+                        .enumerate()
+                        .map(|(c, v)| bin_categorical(v, 3 + 4 * c)),
+                )
+                .collect()
+        };
+        let train = bin(&train_num, &train_cat);
+        let held = bin(&held_num, &held_cat);
+        let train_labels: Vec<bool> = split.train.iter().map(|&i| labels[i]).collect();
+        let held_labels: Vec<bool> = split.held_out.iter().map(|&i| labels[i]).collect();
         let bin_s = t.elapsed().as_secs_f64();
+        if let Ok(dir) = std::env::var("TIDEWATCH_BENCH_EXPORT") {
+            export(
+                &dir,
+                rows,
+                (&train_num, &train_cat, &train_labels),
+                (&held_num, &held_cat, &held_labels),
+            );
+        }
         let t = Instant::now();
         let model = Booster::fit(&train, &train_labels, &Params::default());
         let fit_s = t.elapsed().as_secs_f64();
