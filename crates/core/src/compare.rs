@@ -894,6 +894,46 @@ mod tests {
     }
 
     #[test]
+    fn row_order_does_not_change_the_classifier() {
+        let rows = |n: usize, shift: f64, reverse: bool| {
+            let mut x: Vec<Option<f64>> = (0..n)
+                .map(|i| Some(((i * 7919) % 997) as f64 / 100.0 + shift))
+                .collect();
+            let mut y: Vec<Option<f64>> =
+                (0..n).map(|i| Some(((i * 104_729) % 991) as f64)).collect();
+            if reverse {
+                x.reverse();
+                y.reverse();
+            }
+            RecordBatch::try_from_iter([
+                ("x", Arc::new(Float64Array::from(x)) as _),
+                ("y", Arc::new(Float64Array::from(y)) as _),
+            ])
+            .unwrap()
+        };
+        let opts = ProfileOptions {
+            classifier_budget: 300,
+            ..ProfileOptions::default()
+        };
+        let run = |reverse: bool| {
+            let p = BaselineProfile::fit(&[rows(500, 0.0, reverse)], &opts).unwrap();
+            p.compare(&[rows(400, 1.5, reverse)], &CompareOptions::default())
+                .unwrap()
+        };
+        let (a, b) = (run(false), run(true));
+        assert!(a.drift_coefficient.is_some());
+        assert_eq!(a.drift_coefficient, b.drift_coefficient);
+        assert_eq!((a.mcc, a.auc, a.pvalue), (b.mcc, b.auc, b.pvalue));
+        let contributions = |r: &DriftReport| {
+            r.features
+                .iter()
+                .map(|f| f.contribution)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(contributions(&a), contributions(&b));
+    }
+
+    #[test]
     fn automatic_method_table() {
         use FeatureKind::{Categorical, Numeric};
         // (kind, binary, baseline values, distinct values) -> method
