@@ -27,6 +27,8 @@
 //! (the reference system's contribution) are kept for parity; they follow
 //! how continuous a feature is more than whether it drifted.
 
+use rayon::prelude::*;
+
 use super::gbdt::{BinnedColumn, Booster, Params};
 use super::sampling::{Rng, stratified_halves};
 use super::significance::chance_test;
@@ -94,6 +96,15 @@ pub struct ClassifierResult {
 /// Repeats from which the interval is the 2.5-97.5 % quantile range rather
 /// than the full range.
 const QUANTILE_REPEATS: usize = 40;
+
+/// One split's outcome.
+struct Fitted {
+    mcc: f64,
+    auc: f64,
+    /// The chance test's p-value (first split only).
+    pvalue: f64,
+    importance: super::gbdt::Importance,
+}
 
 fn interval(values: &[f64]) -> (f64, f64) {
     let mut v = values.to_vec();
@@ -163,42 +174,54 @@ pub fn run(
         .collect();
     let labels: Vec<bool> = (0..nb + nt).map(|i| i >= nb).collect();
     let features = baseline.len();
-    let (mut mccs, mut aucs) = (Vec::new(), Vec::new());
+    // The splits are independent: fit them in parallel, then combine in
+    // split order, so the result does not depend on the thread count.
+    let fits: Vec<StatResult<Fitted>> = (0..options.repeats)
+        .into_par_iter()
+        .map(|k| {
+            let mut rng = Rng::new(options.seed.wrapping_add(k as u64));
+            let split = stratified_halves(&labels, &mut rng);
+            let train = take_rows(&pooled, &split.train);
+            let held = take_rows(&pooled, &split.held_out);
+            let train_labels: Vec<bool> = split.train.iter().map(|&i| labels[i]).collect();
+            let held_labels: Vec<bool> = split.held_out.iter().map(|&i| labels[i]).collect();
+            let model = Booster::fit(&train, &train_labels, &options.params);
+            let scores = model.raw_scores(&held);
+            let predicted: Vec<i64> = scores.iter().map(|&s| i64::from(s > 0.0)).collect();
+            let truth: Vec<i64> = held_labels.iter().map(|&l| i64::from(l)).collect();
+            Ok(Fitted {
+                mcc: matthews_corrcoef(&truth, &predicted),
+                auc: roc_auc(&held_labels, &scores, None),
+                pvalue: if k == 0 {
+                    chance_test(&scores, &held_labels)?.pvalue
+                } else {
+                    f64::NAN
+                },
+                importance: model.importance,
+            })
+        })
+        .collect();
+    let fits = fits.into_iter().collect::<StatResult<Vec<Fitted>>>()?;
     let mut gain_share = vec![0.0; features];
-    let mut first: Option<(f64, f64, f64, Vec<u64>)> = None;
-    for k in 0..options.repeats {
-        let mut rng = Rng::new(options.seed.wrapping_add(k as u64));
-        let split = stratified_halves(&labels, &mut rng);
-        let train = take_rows(&pooled, &split.train);
-        let held = take_rows(&pooled, &split.held_out);
-        let train_labels: Vec<bool> = split.train.iter().map(|&i| labels[i]).collect();
-        let held_labels: Vec<bool> = split.held_out.iter().map(|&i| labels[i]).collect();
-        let model = Booster::fit(&train, &train_labels, &options.params);
-        let scores = model.raw_scores(&held);
-        let predicted: Vec<i64> = scores.iter().map(|&s| i64::from(s > 0.0)).collect();
-        let truth: Vec<i64> = held_labels.iter().map(|&l| i64::from(l)).collect();
-        let mcc = matthews_corrcoef(&truth, &predicted);
-        let auc = roc_auc(&held_labels, &scores, None);
-        let total: f64 = model.importance.gain.iter().sum();
+    for fit in &fits {
+        let total: f64 = fit.importance.gain.iter().sum();
         if total > 0.0 {
-            for (s, g) in gain_share.iter_mut().zip(&model.importance.gain) {
+            for (s, g) in gain_share.iter_mut().zip(&fit.importance.gain) {
                 *s += g / total;
             }
         }
-        if first.is_none() {
-            let p = chance_test(&scores, &held_labels)?.pvalue;
-            first = Some((mcc, auc, p, model.importance.splits.clone()));
-        }
-        mccs.push(mcc);
-        aucs.push(auc);
     }
+    let mccs: Vec<f64> = fits.iter().map(|f| f.mcc).collect();
+    let aucs: Vec<f64> = fits.iter().map(|f| f.auc).collect();
     let share_total: f64 = gain_share.iter().sum();
     let contributions = if share_total > 0.0 {
         gain_share.iter().map(|s| s / share_total).collect()
     } else {
         vec![0.0; features]
     };
-    let (mcc, auc, pvalue, split_counts) = first.expect("at least one repeat");
+    let first = &fits[0];
+    let (mcc, auc, pvalue) = (first.mcc, first.auc, first.pvalue);
+    let split_counts = first.importance.splits.clone();
     let coefficients: Vec<f64> = mccs.iter().map(|m| m.max(0.0)).collect();
     Ok(ClassifierResult {
         mcc,

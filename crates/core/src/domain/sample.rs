@@ -115,8 +115,13 @@ fn pick_rows(raws: &[Raw], rows: usize, budget: usize, seed: u64) -> Vec<usize> 
         }
     }
     let mut order: Vec<usize> = (0..rows).collect();
-    order.sort_unstable_by_key(|&r| (keys[r], r));
-    order.truncate(budget);
+    let key = |r: &usize| (keys[*r], *r);
+    if budget < rows {
+        // The budget smallest keys in linear time, then only those sorted.
+        order.select_nth_unstable_by_key(budget, key);
+        order.truncate(budget);
+    }
+    order.sort_unstable_by_key(key);
     order
 }
 
