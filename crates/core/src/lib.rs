@@ -11,6 +11,9 @@
 //! * [`methods`]: one unit per drift metric, with its kind (distance,
 //!   statistic, p-value), range, unit, default threshold and documentation,
 //!   listed in [`methods::registry`].
+//! * [`domain`]: the domain classifier behind the drift coefficient
+//!   (gradient-boosted trees telling baseline rows from target rows) and
+//!   each feature's contribution.
 //! * [`kind`]: how columns become numeric, categorical, datetime or text.
 //! * [`profile`] and [`compare`]: fit once, compare many.
 //!
