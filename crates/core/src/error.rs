@@ -1,7 +1,7 @@
 //! Errors of the drift engine.
 //!
 //! Two layers: [`StatError`] for a statistic that cannot be computed on its
-//! input (the cases where SciPy raises), and [`Error`] for the engine as a
+//! input (the cases where SciPy raises), and [`Error`](enum@Error) for the engine as a
 //! whole (schemas, options, profile files). Both name the offending input.
 
 use thiserror::Error;
