@@ -282,7 +282,7 @@ mod tests {
 
     #[test]
     fn identical_distributions_read_as_no_drift() {
-        let seeds = 8;
+        let seeds = 20;
         let mut coefficients = Vec::new();
         let mut significant = 0;
         for seed in 0..seeds {
