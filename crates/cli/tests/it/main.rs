@@ -2,6 +2,7 @@
 //! command.
 
 mod compare;
+mod readme;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
