@@ -77,11 +77,48 @@ pub(crate) fn numeric_values(name: &str, arrays: &[&ArrayRef]) -> Result<(Vec<f6
     Ok((values, missing))
 }
 
+/// Calls `f` with each row's label of a non-string array, as displayed text
+/// (booleans `true`/`false`), or `None` when missing (null; NaN and
+/// infinities in float columns, as in numeric features).
+fn for_each_label(name: &str, array: &ArrayRef, mut f: impl FnMut(Option<&str>)) -> Result<()> {
+    let arrow = |e: arrow_schema::ArrowError| Error::Arrow {
+        column: name.to_string(),
+        message: e.to_string(),
+    };
+    let formatter =
+        ArrayFormatter::try_new(array.as_ref(), &FormatOptions::default()).map_err(arrow)?;
+    let floats = matches!(
+        array.data_type(),
+        DataType::Float16 | DataType::Float32 | DataType::Float64
+    )
+    .then(|| {
+        arrow_cast::cast(array, &DataType::Float64).map(|a| a.as_primitive::<Float64Type>().clone())
+    })
+    .transpose()
+    .map_err(arrow)?;
+    let mut label = String::new();
+    for i in 0..array.len() {
+        let non_finite = floats.as_ref().is_some_and(|v| !v.value(i).is_finite());
+        if array.is_null(i) || non_finite {
+            f(None);
+        } else {
+            label.clear();
+            std::fmt::write(&mut label, format_args!("{}", formatter.value(i))).map_err(|e| {
+                Error::Arrow {
+                    column: name.to_string(),
+                    message: e.to_string(),
+                }
+            })?;
+            f(Some(&label));
+        }
+    }
+    Ok(())
+}
+
 /// Counts of each label of a column (as displayed text; booleans as
 /// `true`/`false`), with missing values under [`MISSING_LABEL`].
 pub(crate) fn category_counts(name: &str, arrays: &[&ArrayRef]) -> Result<HashMap<String, u64>> {
     let mut counts: HashMap<String, u64> = HashMap::new();
-    let options = FormatOptions::default();
     for array in arrays {
         if let Some(strings) = array.as_string_opt::<i32>() {
             // Count borrowed labels first: one allocation per distinct label.
@@ -94,33 +131,15 @@ pub(crate) fn category_counts(name: &str, arrays: &[&ArrayRef]) -> Result<HashMa
             }
             continue;
         }
-        let formatter =
-            ArrayFormatter::try_new(array.as_ref(), &options).map_err(|e| Error::Arrow {
-                column: name.to_string(),
-                message: e.to_string(),
-            })?;
-        // NaN and infinities in a float column are missing, as in numeric features.
-        let floats = matches!(
-            array.data_type(),
-            DataType::Float16 | DataType::Float32 | DataType::Float64
-        )
-        .then(|| {
-            arrow_cast::cast(array, &DataType::Float64)
-                .map(|a| a.as_primitive::<Float64Type>().clone())
-        });
-        let floats = floats.transpose().map_err(|e| Error::Arrow {
-            column: name.to_string(),
-            message: e.to_string(),
+        for_each_label(name, array, |label| {
+            let label = label.unwrap_or(MISSING_LABEL);
+            match counts.get_mut(label) {
+                Some(n) => *n += 1,
+                None => {
+                    counts.insert(label.to_string(), 1);
+                }
+            }
         })?;
-        for i in 0..array.len() {
-            let non_finite = floats.as_ref().is_some_and(|f| !f.value(i).is_finite());
-            let label = if array.is_null(i) || non_finite {
-                MISSING_LABEL.to_string()
-            } else {
-                formatter.value(i).to_string()
-            };
-            *counts.entry(label).or_default() += 1;
-        }
     }
     Ok(counts)
 }
@@ -152,7 +171,6 @@ pub(crate) fn category_code_rows(
     unseen: u32,
 ) -> Result<Vec<Option<u32>>> {
     let mut out = Vec::with_capacity(arrays.iter().map(|a| a.len()).sum());
-    let options = FormatOptions::default();
     for array in arrays {
         if let Some(strings) = array.as_string_opt::<i32>() {
             out.extend(
@@ -162,33 +180,9 @@ pub(crate) fn category_code_rows(
             );
             continue;
         }
-        let formatter =
-            ArrayFormatter::try_new(array.as_ref(), &options).map_err(|e| Error::Arrow {
-                column: name.to_string(),
-                message: e.to_string(),
-            })?;
-        let floats = matches!(
-            array.data_type(),
-            DataType::Float16 | DataType::Float32 | DataType::Float64
-        )
-        .then(|| {
-            arrow_cast::cast(array, &DataType::Float64)
-                .map(|a| a.as_primitive::<Float64Type>().clone())
-        })
-        .transpose()
-        .map_err(|e| Error::Arrow {
-            column: name.to_string(),
-            message: e.to_string(),
+        for_each_label(name, array, |label| {
+            out.push(label.map(|l| codes.get(l).copied().unwrap_or(unseen)));
         })?;
-        for i in 0..array.len() {
-            let non_finite = floats.as_ref().is_some_and(|f| !f.value(i).is_finite());
-            out.push(if array.is_null(i) || non_finite {
-                None
-            } else {
-                let label = formatter.value(i).to_string();
-                Some(codes.get(&label).copied().unwrap_or(unseen))
-            });
-        }
     }
     Ok(out)
 }
