@@ -6,6 +6,8 @@
 //! `cargo bench -p tidewatch-core --bench classifier -- [ROWS_PER_SIDE ...]`
 //! (default 100000). Prints seconds, held-out AUC and peak memory.
 
+mod common;
+
 use std::time::Instant;
 
 use tidewatch_core::domain::gbdt::{
@@ -13,16 +15,6 @@ use tidewatch_core::domain::gbdt::{
 };
 use tidewatch_core::domain::sampling::{Rng, stratified_halves};
 use tidewatch_core::stats::scoring::roc_auc;
-
-fn uniform(rng: &mut Rng) -> f64 {
-    (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-}
-
-fn normal(rng: &mut Rng) -> f64 {
-    let u1 = uniform(rng).max(1e-300);
-    let u2 = uniform(rng);
-    (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
-}
 
 /// Rows of one side, column by column: 20 numeric then 5 categorical codes.
 fn side(rows: usize, seed: u64, shifted: bool) -> (Vec<Vec<f64>>, Vec<Vec<Option<u32>>>) {
@@ -35,7 +27,7 @@ fn side(rows: usize, seed: u64, shifted: bool) -> (Vec<Vec<f64>>, Vec<Vec<Option
                 _ => (0.0, 1.0),
             };
             (0..rows)
-                .map(|_| (normal(&mut rng) * scale + shift) * (c + 1) as f64)
+                .map(|_| (rng.normal() * scale + shift) * (c + 1) as f64)
                 .collect()
         })
         .collect();
@@ -44,7 +36,7 @@ fn side(rows: usize, seed: u64, shifted: bool) -> (Vec<Vec<f64>>, Vec<Vec<Option
             let k = 3 + 4 * c;
             (0..rows)
                 .map(|_| {
-                    let u = uniform(&mut rng);
+                    let u = rng.uniform();
                     let u = if shifted && c == 0 { u.sqrt() } else { u * u };
                     Some(((u * k as f64) as u32).min(k as u32 - 1))
                 })
@@ -75,17 +67,6 @@ fn export(dir: &str, rows: usize, train: Half<'_>, held: Half<'_>) {
         }
         labels.iter().for_each(|&l| put(f64::from(u8::from(l))));
     }
-}
-
-fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map_or(f64::NAN, |kib| kib / 1024.0)
 }
 
 fn main() {
@@ -167,7 +148,7 @@ fn main() {
         let auc = roc_auc(&held_labels, &scores, None);
         println!(
             "{rows:>10} {bin_s:>8.2} {fit_s:>8.2} {score_s:>8.2} {auc:>8.4} {:>12.0}",
-            peak_rss_mib()
+            common::peak_rss_mib()
         );
     }
 }

@@ -7,6 +7,8 @@
 //! (default: 100000 1000000). Prints seconds, peak resident memory and the
 //! size of the generated input (peak minus input is what the engine added).
 
+mod common;
+
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Instant;
@@ -16,24 +18,6 @@ use rayon::prelude::*;
 use tidewatch_core::domain::sampling::Rng;
 use tidewatch_core::stats::sort::sort_f64;
 use tidewatch_core::{BaselineProfile, CompareOptions, ProfileOptions};
-
-/// Uniform and normal draws from the engine's seeded generator.
-trait Draws {
-    fn uniform(&mut self) -> f64;
-    fn normal(&mut self) -> f64;
-}
-
-impl Draws for Rng {
-    fn uniform(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    fn normal(&mut self) -> f64 {
-        // Box-Muller.
-        let u1 = self.uniform().max(1e-300);
-        let u2 = self.uniform();
-        (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
-    }
-}
 
 const BATCH: usize = 65_536;
 
@@ -73,17 +57,6 @@ fn dataset(rows: usize, seed: u64, shifted: bool) -> Vec<RecordBatch> {
             RecordBatch::try_from_iter(cols).expect("consistent columns")
         })
         .collect()
-}
-
-fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map_or(f64::NAN, |kib| kib / 1024.0)
 }
 
 fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> (f64, T) {
@@ -168,7 +141,7 @@ fn main() {
             / (1024.0 * 1024.0);
         println!(
             "{rows:>10} {fit:>10.3} {cmp:>10.3} {floor:>12.3} {:>14.0} {input_mib:>14.0}",
-            peak_rss_mib()
+            common::peak_rss_mib()
         );
         black_box(report.drifted_features);
         let drifted: Vec<&str> = report

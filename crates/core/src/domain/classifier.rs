@@ -244,12 +244,6 @@ mod tests {
     use super::*;
     use crate::domain::gbdt::{bin_with_edges, numeric_edges};
 
-    fn normal(rng: &mut Rng) -> f64 {
-        let u1 = ((rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64).max(1e-300);
-        let u2 = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
-        (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
-    }
-
     /// Five standard-normal features a side; the target's feature
     /// `shifted` moves by `shift`. Bins are fixed by the baseline.
     fn sides(
@@ -262,9 +256,9 @@ mod tests {
         let mut b = Vec::new();
         let mut t = Vec::new();
         for f in 0..5 {
-            let bv: Vec<f64> = (0..n).map(|_| normal(&mut rng)).collect();
+            let bv: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
             let tv: Vec<f64> = (0..n)
-                .map(|_| normal(&mut rng) + if f == shifted { shift } else { 0.0 })
+                .map(|_| rng.normal() + if f == shifted { shift } else { 0.0 })
                 .collect();
             let edges = numeric_edges(&bv);
             b.push(bin_with_edges(&bv, &edges));

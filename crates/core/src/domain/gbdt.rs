@@ -638,12 +638,6 @@ mod tests {
     use crate::domain::sampling::Rng;
     use crate::stats::scoring::roc_auc;
 
-    fn normal(rng: &mut Rng) -> f64 {
-        let u1 = ((rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64).max(1e-300);
-        let u2 = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
-        (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
-    }
-
     /// Five features; label 1 shifts feature 2 by `shift`.
     fn data(n: usize, shift: f64, seed: u64) -> (Vec<BinnedColumn>, Vec<bool>) {
         let mut rng = Rng::new(seed);
@@ -652,7 +646,7 @@ mod tests {
             .map(|f| {
                 let v: Vec<f64> = labels
                     .iter()
-                    .map(|&l| normal(&mut rng) + if l && f == 2 { shift } else { 0.0 })
+                    .map(|&l| rng.normal() + if l && f == 2 { shift } else { 0.0 })
                     .collect();
                 bin_numeric(&v).0
             })
@@ -700,7 +694,7 @@ mod tests {
                 if l && rng.below(2) == 0 {
                     f64::NAN
                 } else {
-                    normal(&mut rng)
+                    rng.normal()
                 }
             })
             .collect();
