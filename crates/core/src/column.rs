@@ -45,6 +45,16 @@ pub(crate) fn arrays<'a>(batches: &'a [RecordBatch], name: &str) -> Vec<&'a Arra
         .collect()
 }
 
+/// An array cast to 64-bit floats (numbers, and strings that parse as
+/// numbers), or an error naming the column.
+fn as_floats(name: &str, array: &ArrayRef) -> Result<arrow_array::Float64Array> {
+    let cast = arrow_cast::cast(array, &DataType::Float64).map_err(|e| Error::Arrow {
+        column: name.to_string(),
+        message: e.to_string(),
+    })?;
+    Ok(cast.as_primitive::<Float64Type>().clone())
+}
+
 /// Finite values of a numeric column, and the number of missing values
 /// (null, NaN, +inf, -inf).
 pub(crate) fn numeric_values(name: &str, arrays: &[&ArrayRef]) -> Result<(Vec<f64>, u64)> {
@@ -52,11 +62,7 @@ pub(crate) fn numeric_values(name: &str, arrays: &[&ArrayRef]) -> Result<(Vec<f6
     let mut values = Vec::with_capacity(total);
     let mut missing = 0u64;
     for array in arrays {
-        let cast = arrow_cast::cast(array, &DataType::Float64).map_err(|e| Error::Arrow {
-            column: name.to_string(),
-            message: e.to_string(),
-        })?;
-        let floats = cast.as_primitive::<Float64Type>();
+        let floats = as_floats(name, array)?;
         if floats.null_count() == 0 {
             for &v in floats.values().iter() {
                 if v.is_finite() {
@@ -91,11 +97,8 @@ fn for_each_label(name: &str, array: &ArrayRef, mut f: impl FnMut(Option<&str>))
         array.data_type(),
         DataType::Float16 | DataType::Float32 | DataType::Float64
     )
-    .then(|| {
-        arrow_cast::cast(array, &DataType::Float64).map(|a| a.as_primitive::<Float64Type>().clone())
-    })
-    .transpose()
-    .map_err(arrow)?;
+    .then(|| as_floats(name, array))
+    .transpose()?;
     let mut label = String::new();
     for i in 0..array.len() {
         let non_finite = floats.as_ref().is_some_and(|v| !v.value(i).is_finite());
@@ -148,11 +151,7 @@ pub(crate) fn category_counts(name: &str, arrays: &[&ArrayRef]) -> Result<HashMa
 pub(crate) fn numeric_rows(name: &str, arrays: &[&ArrayRef]) -> Result<Vec<f64>> {
     let mut out = Vec::with_capacity(arrays.iter().map(|a| a.len()).sum());
     for array in arrays {
-        let cast = arrow_cast::cast(array, &DataType::Float64).map_err(|e| Error::Arrow {
-            column: name.to_string(),
-            message: e.to_string(),
-        })?;
-        let floats = cast.as_primitive::<Float64Type>();
+        let floats = as_floats(name, array)?;
         out.extend(floats.iter().map(|v| match v {
             Some(v) if v.is_finite() => v,
             _ => f64::NAN,
