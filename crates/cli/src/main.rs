@@ -6,19 +6,22 @@
 //! unknown option value); 2 an internal error (a panic: a bug, reported as
 //! such); 3 drift found with `--fail-on-drift`.
 
+mod args;
 mod output;
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
+use arrow_array::RecordBatch;
 use clap::{Parser, Subcommand, ValueEnum};
 use tidewatch_core::stats::correction::Correction;
-use tidewatch_core::stats::histogram::BinRule;
 use tidewatch_core::stats::kde::Bandwidth;
-use tidewatch_core::{BaselineProfile, CompareOptions, FeatureKind, KindRule, ProfileOptions};
+use tidewatch_core::{BaselineProfile, CompareOptions};
+use tidewatch_data::{Dataset, ReadOptions};
+
+use args::{ProfileArgs, ReadArgs, parse_pairs, source_of};
 
 #[derive(Parser)]
 #[command(
@@ -35,6 +38,8 @@ struct Cli {
 enum Command {
     /// Compare a target dataset with a baseline and report drift per feature.
     Compare(Box<CompareArgs>),
+    /// Profile a baseline dataset once into a file that `compare --baseline` reads.
+    Profile(Box<ProfileCommandArgs>),
     /// List the drift metrics with their kind, range and default threshold.
     Methods,
 }
@@ -47,41 +52,34 @@ enum Format {
     Json,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum RuleArg {
-    /// Numbers numeric; strings and booleans categorical; very many distinct strings text.
-    Default,
-    /// The reference system's: at most min(5% of rows, 100) distinct values is categorical.
-    Reference,
-}
-
 #[derive(clap::Args)]
 struct CompareArgs {
-    /// Baseline CSV file (the model's training data).
-    baseline: PathBuf,
-    /// Target CSV file (the inputs the model saw).
-    target: PathBuf,
+    /// BASELINE TARGET, or only TARGET with --baseline: each a file, a
+    /// directory or a glob of CSV, Parquet or NDJSON files.
+    #[arg(required = true, num_args = 1..=2, value_name = "DATA")]
+    inputs: Vec<String>,
+    /// A baseline profiled by `tidewatch profile`, instead of baseline data.
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     format: Format,
-    /// Only these columns (comma separated).
-    #[arg(long, value_delimiter = ',')]
-    features: Option<Vec<String>>,
-    /// Leave these columns out (comma separated).
-    #[arg(long, value_delimiter = ',')]
-    exclude: Vec<String>,
-    /// Treat these columns as categorical (comma separated).
-    #[arg(long, value_delimiter = ',')]
-    categorical: Vec<String>,
-    /// Treat these columns as numeric (comma separated).
-    #[arg(long, value_delimiter = ',')]
-    numeric: Vec<String>,
-    /// Treat these columns as text: profiled, not compared (comma separated).
-    #[arg(long, value_delimiter = ',')]
-    text: Vec<String>,
-    /// Column kind inference rule.
-    #[arg(long, value_enum, default_value = "default")]
-    kind_rule: RuleArg,
+    /// Start of the target's time window (RFC 3339 or a date, UTC, inclusive).
+    #[arg(long)]
+    from: Option<String>,
+    /// End of the target's time window (exclusive).
+    #[arg(long)]
+    to: Option<String>,
+    /// Start of the baseline's time window (inclusive).
+    #[arg(long)]
+    baseline_from: Option<String>,
+    /// End of the baseline's time window (exclusive).
+    #[arg(long)]
+    baseline_to: Option<String>,
+    #[command(flatten)]
+    read: ReadArgs,
+    #[command(flatten)]
+    profile: ProfileArgs,
     /// Deciding metric for every feature it applies to (see `tidewatch methods`).
     #[arg(long)]
     method: Option<String>,
@@ -94,12 +92,6 @@ struct CompareArgs {
     /// Multiple-testing correction of p-value decisions: bh, bonferroni, none.
     #[arg(long, default_value = "bh")]
     correction: String,
-    /// Histogram bins: auto, fd, sturges, doane, scott, rice, sqrt or a count.
-    #[arg(long, default_value = "auto")]
-    bins: String,
-    /// Upper bound on histogram bins.
-    #[arg(long, default_value_t = 100)]
-    max_bins: usize,
     /// Share of drifted features at which the dataset counts as drifted.
     #[arg(long, default_value_t = 0.5)]
     drift_share: f64,
@@ -110,15 +102,9 @@ struct CompareArgs {
     /// classifier's coefficient is strictly above it.
     #[arg(long, default_value_t = 0.2)]
     threshold: f64,
-    /// Seed of every random step (sampling, splits).
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
     /// Skip the domain classifier (no drift coefficient or contributions).
     #[arg(long)]
     no_classifier: bool,
-    /// Rows per side the domain classifier uses, at most.
-    #[arg(long, default_value_t = 20_000)]
-    classifier_budget: usize,
     /// Seeded splits of the domain classifier (the first is reported, all give the intervals).
     #[arg(long, default_value_t = 3)]
     repeats: usize,
@@ -128,50 +114,82 @@ struct CompareArgs {
     fail_on_drift: bool,
 }
 
-fn parse_pairs(args: &[String], what: &str) -> anyhow::Result<Vec<(String, String)>> {
-    args.iter()
-        .map(|a| match a.split_once('=') {
-            Some((k, v)) if !k.is_empty() && !v.is_empty() => Ok((k.to_string(), v.to_string())),
-            _ => bail!("{what} {a:?} is not of the form FEATURE=VALUE"),
-        })
-        .collect()
+#[derive(clap::Args)]
+struct ProfileCommandArgs {
+    /// The baseline data: a file, a directory or a glob of CSV, Parquet or NDJSON files.
+    input: String,
+    /// The profile file to write.
+    #[arg(short, long, value_name = "FILE")]
+    output: PathBuf,
+    /// Start of the time window (RFC 3339 or a date, UTC, inclusive).
+    #[arg(long)]
+    from: Option<String>,
+    /// End of the time window (exclusive).
+    #[arg(long)]
+    to: Option<String>,
+    /// Keep no rows for the domain classifier (comparisons then report no
+    /// drift coefficient).
+    #[arg(long)]
+    no_classifier: bool,
+    #[command(flatten)]
+    read: ReadArgs,
+    #[command(flatten)]
+    profile: ProfileArgs,
+}
+
+/// Reads every row of `input` in the window.
+fn read(
+    input: &str,
+    options: &ReadOptions,
+    what: &str,
+) -> anyhow::Result<(Dataset, Vec<RecordBatch>)> {
+    let dataset = Dataset::open(input, options).with_context(|| format!("reading the {what}"))?;
+    let (batches, report) = dataset
+        .read_all()
+        .with_context(|| format!("reading the {what}"))?;
+    for (column, n) in &report.bad_values {
+        eprintln!(
+            "tidewatch: {what}: {n} values of column {column:?} did not parse and count as missing"
+        );
+    }
+    Ok((dataset, batches))
+}
+
+fn profile(args: &ProfileCommandArgs) -> anyhow::Result<ExitCode> {
+    let read_options = args
+        .read
+        .options(args.from.as_deref(), args.to.as_deref())?;
+    let options = args.profile.options(!args.no_classifier)?;
+    let (dataset, batches) = read(&args.input, &read_options, "baseline")?;
+    let mut fitted = BaselineProfile::fit(&batches, &options).context("profiling the baseline")?;
+    fitted.source = Some(source_of(&dataset, &read_options));
+    let bytes = fitted.to_bytes()?;
+    write_atomically(&args.output, &bytes)?;
+    let mut out = std::io::stdout().lock();
+    output::profile_summary(&mut out, &args.output, &fitted, bytes.len())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `bytes` to a temporary file beside `path`, then renames it into
+/// place: a reader never sees half a file.
+fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let name = path
+        .file_name()
+        .with_context(|| format!("{}: not a file name", path.display()))?;
+    let tmp = path.with_file_name(format!(".{}.tmp", name.to_string_lossy()));
+    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
 }
 
 fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
-    let mut kinds = BTreeMap::new();
-    for (list, kind) in [
-        (&args.categorical, FeatureKind::Categorical),
-        (&args.numeric, FeatureKind::Numeric),
-        (&args.text, FeatureKind::Text),
-    ] {
-        for c in list {
-            if kinds.insert(c.clone(), kind).is_some() {
-                bail!("column {c:?} is given more than one kind");
-            }
+    let target_input = match (&args.baseline, args.inputs.as_slice()) {
+        (Some(_), [target]) => target,
+        (None, [_, target]) => target,
+        (Some(_), _) => bail!("with --baseline FILE give only the target data"),
+        (None, _) => {
+            bail!("give the baseline data and the target data (or --baseline FILE and the target)")
         }
-    }
-    let bins = BinRule::parse(&args.bins).with_context(|| {
-        format!(
-            "--bins {:?}: expected auto, fd, sturges, doane, scott, rice, sqrt or a positive count",
-            args.bins
-        )
-    })?;
-    let profile_options = ProfileOptions {
-        kind_rule: match args.kind_rule {
-            RuleArg::Default => KindRule::Default,
-            RuleArg::Reference => KindRule::Reference,
-        },
-        kinds,
-        features: args.features.clone(),
-        exclude: args.exclude.clone(),
-        bins,
-        max_bins: args.max_bins,
-        classifier_budget: if args.no_classifier {
-            0
-        } else {
-            args.classifier_budget
-        },
-        seed: args.seed,
     };
     let mut compare_options = CompareOptions {
         correction: Correction::parse(&args.correction).with_context(|| {
@@ -182,7 +200,7 @@ fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
         })?,
         drift_share_threshold: args.drift_share,
         classifier: !args.no_classifier,
-        seed: args.seed,
+        seed: args.profile.seed,
         threshold: args.threshold,
         repeats: args.repeats,
         bandwidth: match args.bandwidth.as_str() {
@@ -205,12 +223,29 @@ fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("--feature-threshold {k}={v}: {v:?} is not a number"))?;
         compare_options.thresholds.insert(k, t);
     }
-    let csv = tidewatch_data::CsvOptions::default();
-    let baseline =
-        tidewatch_data::read_csv(&args.baseline, &csv).context("reading the baseline")?;
-    let target = tidewatch_data::read_csv(&args.target, &csv).context("reading the target")?;
-    let profile =
-        BaselineProfile::fit(&baseline, &profile_options).context("profiling the baseline")?;
+    let profile = match &args.baseline {
+        Some(path) => {
+            let bytes =
+                std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            BaselineProfile::from_bytes(&bytes)
+                .with_context(|| format!("reading {}", path.display()))?
+        }
+        None => {
+            let options = args
+                .read
+                .options(args.baseline_from.as_deref(), args.baseline_to.as_deref())?;
+            let (dataset, batches) = read(&args.inputs[0], &options, "baseline")?;
+            let mut fitted =
+                BaselineProfile::fit(&batches, &args.profile.options(!args.no_classifier)?)
+                    .context("profiling the baseline")?;
+            fitted.source = Some(source_of(&dataset, &options));
+            fitted
+        }
+    };
+    let target_options = args
+        .read
+        .options(args.from.as_deref(), args.to.as_deref())?;
+    let (_, target) = read(target_input, &target_options, "target")?;
     let report = profile
         .compare(&target, &compare_options)
         .context("comparing the target with the baseline")?;
@@ -233,6 +268,7 @@ fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Compare(args) => compare(&args),
+        Command::Profile(args) => profile(&args),
         Command::Methods => {
             let mut out = std::io::stdout().lock();
             output::methods(&mut out)?;

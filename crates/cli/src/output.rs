@@ -2,8 +2,8 @@
 
 use std::io::{self, Write};
 
-use tidewatch_core::DriftReport;
 use tidewatch_core::methods::{self, MetricKind};
+use tidewatch_core::{BaselineProfile, DriftReport};
 
 fn fmt_num(x: Option<f64>) -> String {
     match x {
@@ -147,6 +147,55 @@ pub fn methods(out: &mut impl Write) -> io::Result<()> {
             (None, _) => "reported only".into(),
         };
         writeln!(out, "{:<33} {:<10} {:<28} {}", m.name(), kind, m.range(), t)?;
+    }
+    Ok(())
+}
+
+/// What `tidewatch profile` wrote.
+pub fn profile_summary(
+    out: &mut impl Write,
+    path: &std::path::Path,
+    profile: &BaselineProfile,
+    bytes: usize,
+) -> io::Result<()> {
+    let mut kinds = std::collections::BTreeMap::new();
+    for f in &profile.features {
+        *kinds.entry(f.kind.to_string()).or_insert(0usize) += 1;
+    }
+    let kinds: Vec<String> = kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    writeln!(
+        out,
+        "wrote {} ({:.1} MiB): {} rows, {} features ({})",
+        path.display(),
+        bytes as f64 / (1 << 20) as f64,
+        profile.rows,
+        profile.features.len(),
+        kinds.join(", ")
+    )?;
+    if let Some(source) = &profile.source {
+        let window = match (&source.time_column, &source.from, &source.to) {
+            (Some(c), from, to) => format!(
+                ", {c} in [{}, {})",
+                from.as_deref().unwrap_or("-inf"),
+                to.as_deref().unwrap_or("+inf")
+            ),
+            _ => String::new(),
+        };
+        writeln!(
+            out,
+            "from {} ({} file{}{window})",
+            source.input,
+            source.files.len(),
+            if source.files.len() == 1 { "" } else { "s" }
+        )?;
+    }
+    match &profile.classifier {
+        Some(sample) => writeln!(
+            out,
+            "keeps {} rows for the domain classifier",
+            sample.rows()
+        )?,
+        None => writeln!(out, "keeps no rows for the domain classifier")?,
     }
     Ok(())
 }

@@ -17,9 +17,11 @@ use crate::stats::sort::sort_f64;
 use crate::stats::summary::NumericSummary;
 
 /// Format version of serialised profiles. Bump on any change of the
-/// serialised structs; older versions stay readable where possible.
-pub const PROFILE_FORMAT_VERSION: u32 = 1;
+/// serialised structs. Version 2 added the data source and the checksum.
+pub const PROFILE_FORMAT_VERSION: u32 = 2;
 const MAGIC: &[u8; 8] = b"TWBASE\0\x01";
+/// Magic, version, checksum.
+const HEADER_LEN: usize = 8 + 4 + 8;
 
 /// Options for fitting a baseline profile.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -133,6 +135,24 @@ pub struct BaselineProfile {
     pub options: ProfileOptions,
     /// Baseline rows kept for the domain classifier (`None` when disabled).
     pub classifier: Option<ClassifierSample>,
+    /// Where the rows came from, when the caller says (the engine reads no
+    /// files).
+    pub source: Option<DataSource>,
+}
+
+/// Where a profile's rows came from.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct DataSource {
+    /// The input as given (a file, a directory, a glob).
+    pub input: String,
+    /// The files read.
+    pub files: Vec<String>,
+    /// The time column of the window, if any.
+    pub time_column: Option<String>,
+    /// Inclusive start of the window (RFC 3339), if any.
+    pub from: Option<String>,
+    /// Exclusive end of the window (RFC 3339), if any.
+    pub to: Option<String>,
 }
 
 /// The schema shared by all `batches` (`None` when there are none), or an
@@ -210,6 +230,7 @@ impl BaselineProfile {
         };
         Ok(BaselineProfile {
             classifier,
+            source: None,
             rows: rows as u64,
             columns: schema
                 .fields()
@@ -227,16 +248,21 @@ impl BaselineProfile {
     }
 
     /// Serialises the profile: an 8-byte magic, the format version as a
-    /// little-endian `u32`, then the profile in postcard encoding.
+    /// little-endian `u32`, a checksum of the rest (64-bit FNV-1a,
+    /// little-endian), then the profile in postcard encoding.
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
-        let mut out = MAGIC.to_vec();
-        out.extend_from_slice(&PROFILE_FORMAT_VERSION.to_le_bytes());
         let body = postcard::to_allocvec(self).map_err(|e| Error::ProfileFormat(e.to_string()))?;
+        let mut out = Vec::with_capacity(HEADER_LEN + body.len());
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&PROFILE_FORMAT_VERSION.to_le_bytes());
+        out.extend_from_slice(&checksum(&body).to_le_bytes());
         out.extend_from_slice(&body);
         Ok(out)
     }
 
-    /// Reads a profile written by [`BaselineProfile::to_bytes`].
+    /// Reads a profile written by [`BaselineProfile::to_bytes`]; a file of
+    /// another kind, a corrupt or truncated one, or one of a newer (or the
+    /// first, unreleased) format is an error saying which.
     pub fn from_bytes(bytes: &[u8]) -> Result<BaselineProfile> {
         if bytes.len() < 12 || &bytes[..8] != MAGIC {
             return Err(Error::ProfileFormat(
@@ -250,8 +276,23 @@ impl BaselineProfile {
                 supported: PROFILE_FORMAT_VERSION,
             });
         }
-        let (profile, rest) = postcard::take_from_bytes::<BaselineProfile>(&bytes[12..])
-            .map_err(|e| Error::ProfileFormat(format!("truncated or corrupt: {e}")))?;
+        if version < PROFILE_FORMAT_VERSION {
+            return Err(Error::ProfileFormat(format!(
+                "format version {version} predates the first release; profile the baseline again"
+            )));
+        }
+        if bytes.len() < HEADER_LEN {
+            return Err(Error::ProfileFormat("truncated header".into()));
+        }
+        let expected = u64::from_le_bytes(bytes[12..HEADER_LEN].try_into().expect("8 bytes"));
+        let body = &bytes[HEADER_LEN..];
+        if checksum(body) != expected {
+            return Err(Error::ProfileFormat(
+                "checksum mismatch: the file is corrupt or truncated".into(),
+            ));
+        }
+        let (profile, rest) = postcard::take_from_bytes::<BaselineProfile>(body)
+            .map_err(|e| Error::ProfileFormat(format!("corrupt: {e}")))?;
         if !rest.is_empty() {
             return Err(Error::ProfileFormat(format!(
                 "{} trailing bytes",
@@ -260,6 +301,13 @@ impl BaselineProfile {
         }
         Ok(profile)
     }
+}
+
+/// 64-bit FNV-1a of `bytes`: the checksum of serialised profiles.
+pub fn checksum(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 fn count_distinct_sorted(sorted: &[f64]) -> u64 {
@@ -458,6 +506,14 @@ mod tests {
             BaselineProfile::from_bytes(&newer),
             Err(Error::ProfileVersion { .. })
         ));
+        // One flipped bit anywhere in the body fails the checksum.
+        let mut flipped = bytes.clone();
+        let last = flipped.len() - 1;
+        flipped[last] ^= 1;
+        let err = BaselineProfile::from_bytes(&flipped)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("checksum"), "{err}");
     }
 
     #[test]

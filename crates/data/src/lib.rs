@@ -1,31 +1,49 @@
-//! tidewatch's data access: reading datasets into Arrow record batches.
+//! tidewatch's data access: datasets on disk into Arrow record batches.
 //!
 //! This layer sits between the pure engine (`tidewatch-core`) and the
-//! binaries. It knows files; the engine does not. Today it reads CSV files
-//! with a header, inferring column types from the data; later issues add
-//! Parquet, NDJSON, globs, compression, time windows and object stores.
+//! binaries. It knows files; the engine does not.
+//!
+//! * [`files`]: what an input names (a file, a directory, a glob) and each
+//!   file's format and compression;
+//! * [`csv`], [`ndjson`], [`parquet`]: one reader per format, each
+//!   streaming record batches;
+//! * [`window`]: the half-open time window `[from, to)` on a time column;
+//! * [`dataset`]: all of it together: [`Dataset::open`] resolves the files
+//!   and the schema once, [`Dataset::batches`] streams their rows.
 //!
 //! ```no_run
-//! let batches = tidewatch_data::read_csv(std::path::Path::new("baseline.csv"), &Default::default())?;
+//! use tidewatch_data::{Dataset, ReadOptions};
+//! let dataset = Dataset::open("collected/2024-*.parquet", &ReadOptions::default())?;
+//! for batch in dataset.batches() {
+//!     let batch = batch?;
+//!     println!("{} rows", batch.num_rows());
+//! }
 //! # Ok::<(), tidewatch_data::Error>(())
 //! ```
 #![deny(missing_docs)]
 
-use std::fs::File;
-use std::io::{BufReader, Seek};
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 
-use arrow_array::RecordBatch;
-use arrow_csv::ReaderBuilder;
-use arrow_csv::reader::Format;
 use thiserror::Error;
 
-/// Errors reading a dataset. Each names the file.
+pub mod csv;
+pub mod dataset;
+pub mod files;
+pub mod ndjson;
+pub mod parquet;
+pub mod window;
+
+pub use dataset::{Batches, Dataset, ReadReport};
+pub use files::{Compression, Format};
+pub use window::TimeWindow;
+
+/// Errors reading a dataset. Each names the input or file, and the line,
+/// row and column where known.
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The file could not be opened or read.
+    /// A file could not be opened or read.
     #[error("{path}: {source}")]
     Io {
         /// The file.
@@ -33,130 +51,153 @@ pub enum Error {
         /// The operating system's error.
         source: std::io::Error,
     },
-    /// The file is not valid CSV, or a value does not fit its column.
-    #[error("{path}: {message}")]
-    Csv {
+    /// An input names no file: a missing path, an empty directory, a glob
+    /// that matches nothing.
+    #[error("{input}: {why}")]
+    NoFiles {
+        /// The input as given.
+        input: String,
+        /// What was looked for.
+        why: String,
+    },
+    /// A file's format could not be told from its name.
+    #[error(
+        "{path}: unknown format (expected .csv, .parquet, .json, .jsonl or .ndjson, optionally .gz or .zst; or give the format)"
+    )]
+    UnknownFormat {
         /// The file.
         path: PathBuf,
-        /// What the CSV reader reported (with line and column where known).
+    },
+    /// A file is not valid in its format, or a value does not fit its
+    /// column.
+    #[error("{path}: {message}")]
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong, with line and column where known.
         message: String,
     },
-    /// The file has a header but no data rows, or nothing at all.
-    #[error("{path}: no data rows")]
-    Empty {
-        /// The file.
+    /// A file's columns differ from the dataset's (those of its first file).
+    #[error("{path}: columns differ from {first}: {detail}")]
+    SchemaMismatch {
+        /// The file that differs.
         path: PathBuf,
+        /// The file that set the dataset's columns.
+        first: PathBuf,
+        /// What differs.
+        detail: String,
     },
+    /// The input has no data rows (or none in the time window).
+    #[error("{input}: no data rows{detail}")]
+    Empty {
+        /// The input as given, or the file.
+        input: String,
+        /// Why, when a window or filter is involved.
+        detail: String,
+    },
+    /// The options do not fit the data: an unknown column, a time column
+    /// that is not a time, an unparsable bound.
+    #[error("{0}")]
+    Options(String),
 }
 
-/// Options for reading CSV.
-#[derive(Debug, Clone)]
-pub struct CsvOptions {
-    /// Field delimiter (default `,`).
-    pub delimiter: u8,
-    /// Rows per record batch (default 65,536).
-    pub batch_size: usize,
-    /// Rows read to infer column types (default: all).
-    pub infer_rows: Option<usize>,
+/// Values that did not parse and count as missing, by column.
+pub type BadValueCounts = BTreeMap<String, u64>;
+
+/// A file's decoded batches, each with the values that did not parse in it.
+pub type Decoded =
+    Box<dyn Iterator<Item = Result<(arrow_array::RecordBatch, BadValueCounts), Error>> + Send>;
+
+/// A column type to read a column as, overriding inference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnType {
+    /// 64-bit integers.
+    Integer,
+    /// 64-bit floats.
+    Float,
+    /// Strings.
+    String,
+    /// Booleans.
+    Boolean,
+    /// Timestamps (UTC, microseconds).
+    Timestamp,
 }
 
-impl Default for CsvOptions {
-    fn default() -> Self {
-        CsvOptions {
-            delimiter: b',',
-            batch_size: 65_536,
-            infer_rows: None,
+impl std::str::FromStr for ColumnType {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s.to_ascii_lowercase().as_str() {
+            "int" | "integer" | "int64" => ColumnType::Integer,
+            "float" | "double" | "float64" | "number" => ColumnType::Float,
+            "string" | "str" | "text" | "utf8" => ColumnType::String,
+            "bool" | "boolean" => ColumnType::Boolean,
+            "timestamp" | "datetime" | "time" => ColumnType::Timestamp,
+            other => {
+                return Err(format!(
+                    "unknown column type {other:?} (expected integer, float, string, boolean or timestamp)"
+                ));
+            }
+        })
+    }
+}
+
+impl ColumnType {
+    /// The Arrow type read for it.
+    pub fn data_type(self) -> arrow_schema::DataType {
+        use arrow_schema::{DataType, TimeUnit};
+        match self {
+            ColumnType::Integer => DataType::Int64,
+            ColumnType::Float => DataType::Float64,
+            ColumnType::String => DataType::Utf8,
+            ColumnType::Boolean => DataType::Boolean,
+            ColumnType::Timestamp => {
+                DataType::Timestamp(TimeUnit::Microsecond, Some("+00:00".into()))
+            }
         }
     }
 }
 
-/// Reads a CSV file with a header row into record batches, inferring each
-/// column's type (integer, float, boolean, timestamp, else string) from its
-/// values. Empty fields are nulls.
-pub fn read_csv(path: &Path, options: &CsvOptions) -> Result<Vec<RecordBatch>, Error> {
-    let io = |source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let csv = |e: arrow_schema::ArrowError| Error::Csv {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    };
-    let mut file = File::open(path).map_err(io)?;
-    let format = Format::default()
-        .with_header(true)
-        .with_delimiter(options.delimiter);
-    let (schema, rows) = format
-        .infer_schema(BufReader::new(&mut file), options.infer_rows)
-        .map_err(csv)?;
-    if rows == 0 || schema.fields().is_empty() {
-        return Err(Error::Empty {
-            path: path.to_path_buf(),
-        });
-    }
-    file.rewind().map_err(io)?;
-    let reader = ReaderBuilder::new(Arc::new(schema))
-        .with_format(format)
-        .with_batch_size(options.batch_size)
-        .build(BufReader::with_capacity(1 << 20, file))
-        .map_err(csv)?;
-    let batches = reader.collect::<Result<Vec<_>, _>>().map_err(csv)?;
-    if batches.iter().all(|b| b.num_rows() == 0) {
-        return Err(Error::Empty {
-            path: path.to_path_buf(),
-        });
-    }
-    Ok(batches)
+/// What to do with a value that does not parse as its column's type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BadValues {
+    /// Stop with an error naming the file, line and column (default).
+    #[default]
+    Fail,
+    /// Count it as missing, and count it in [`ReadReport::bad_values`].
+    Missing,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::io::Write;
+/// Options for reading a dataset.
+#[derive(Debug, Clone)]
+pub struct ReadOptions {
+    /// The format of every file (default: from each file's name).
+    pub format: Option<Format>,
+    /// CSV details.
+    pub csv: csv::CsvOptions,
+    /// Rows read to infer column types of CSV and NDJSON (default 100,000;
+    /// `None`: all rows of the first file).
+    pub infer_rows: Option<usize>,
+    /// Column types that override inference, by column name.
+    pub column_types: BTreeMap<String, ColumnType>,
+    /// Rows per record batch (default 65,536).
+    pub batch_size: usize,
+    /// Keep only rows in this time window.
+    pub window: Option<TimeWindow>,
+    /// What a value that does not parse becomes.
+    pub bad_values: BadValues,
+}
 
-    fn write(text: &str) -> tempfile::NamedTempFile {
-        let mut f = tempfile::NamedTempFile::new().unwrap();
-        f.write_all(text.as_bytes()).unwrap();
-        f
-    }
-
-    #[test]
-    fn infers_types_and_nulls() {
-        let f = write("a,b,c\n1,x,2.5\n2,,3\n,y,\n");
-        let batches = read_csv(f.path(), &CsvOptions::default()).unwrap();
-        let b = &batches[0];
-        assert_eq!(b.num_rows(), 3);
-        assert_eq!(
-            b.schema().field(0).data_type(),
-            &arrow_schema::DataType::Int64
-        );
-        assert_eq!(
-            b.schema().field(1).data_type(),
-            &arrow_schema::DataType::Utf8
-        );
-        assert_eq!(b.column(1).null_count(), 1);
-    }
-
-    #[test]
-    fn missing_file_names_the_path() {
-        let err = read_csv(Path::new("/no/such/file.csv"), &CsvOptions::default()).unwrap_err();
-        assert!(err.to_string().contains("/no/such/file.csv"), "{err}");
-    }
-
-    #[test]
-    fn header_only_is_empty() {
-        let f = write("a,b\n");
-        assert!(matches!(
-            read_csv(f.path(), &CsvOptions::default()),
-            Err(Error::Empty { .. })
-        ));
-    }
-
-    #[test]
-    fn ragged_row_is_an_error_with_its_line() {
-        let f = write("a,b\n1,2\n3\n");
-        let err = read_csv(f.path(), &CsvOptions::default()).unwrap_err();
-        assert!(matches!(err, Error::Csv { .. }), "{err}");
-        assert!(err.to_string().to_lowercase().contains("line"), "{err}");
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            format: None,
+            csv: csv::CsvOptions::default(),
+            infer_rows: Some(100_000),
+            column_types: BTreeMap::new(),
+            batch_size: 65_536,
+            window: None,
+            bad_values: BadValues::Fail,
+        }
     }
 }

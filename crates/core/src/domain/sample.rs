@@ -48,6 +48,13 @@ enum Raw {
     Codes(Vec<Option<u32>>),
 }
 
+impl ClassifierSample {
+    /// Number of baseline rows kept.
+    pub fn rows(&self) -> usize {
+        self.bins.first().map_or(0, Vec::len)
+    }
+}
+
 impl Binning {
     /// Reads a feature's values in the form this binning needs.
     fn read(&self, name: &str, arrays: &[&arrow_array::ArrayRef]) -> Result<Raw> {

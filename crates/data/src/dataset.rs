@@ -1,0 +1,432 @@
+//! A dataset: the files an input names, read as one stream of record
+//! batches with one schema, optionally cut to a time window.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, sync_channel};
+
+use arrow_array::RecordBatch;
+use arrow_cast::{CastOptions, cast_with_options};
+use arrow_schema::{Schema, SchemaRef};
+
+use crate::files::{Format, detect, resolve};
+use crate::{BadValues, Decoded, Error, ReadOptions, csv, ndjson, parquet};
+
+/// Batches read ahead of the consumer, per dataset.
+const READ_AHEAD: usize = 4;
+
+/// The files of an input, their format and their common schema.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    /// The input as given.
+    pub input: String,
+    /// Its files, sorted by path.
+    pub files: Vec<PathBuf>,
+    /// Their format.
+    pub format: Format,
+    schema: SchemaRef,
+    options: ReadOptions,
+}
+
+/// What reading a dataset found, beyond its rows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadReport {
+    /// Files read.
+    pub files: usize,
+    /// Rows read from the files (after Parquet row groups skipped by the
+    /// time window).
+    pub rows_read: u64,
+    /// Rows kept (in the window, when there is one).
+    pub rows: u64,
+    /// Rows without a time (missing or unparsable), when there is a window.
+    pub no_time: u64,
+    /// Parquet row groups skipped by their time statistics, and their rows.
+    pub skipped_row_groups: (usize, u64),
+    /// Values that did not parse and count as missing, by column.
+    pub bad_values: BTreeMap<String, u64>,
+}
+
+impl Dataset {
+    /// Resolves `input` (a file, a directory or a glob) and reads the
+    /// schema: Parquet's from the first file; CSV and NDJSON inferred from
+    /// the first file's first rows; then the column type overrides.
+    pub fn open(input: &str, options: &ReadOptions) -> Result<Dataset, Error> {
+        let files = resolve(input)?;
+        let format_of = |path: &PathBuf| -> Result<Format, Error> {
+            match options.format {
+                Some(f) => Ok(f),
+                None => detect(path)
+                    .map(|(f, _)| f)
+                    .ok_or_else(|| Error::UnknownFormat { path: path.clone() }),
+            }
+        };
+        let format = format_of(&files[0])?;
+        for path in &files[1..] {
+            let other = format_of(path)?;
+            if other != format {
+                return Err(Error::Options(format!(
+                    "{input}: files of different formats ({} is {format:?}, {} is {other:?})",
+                    files[0].display(),
+                    path.display()
+                )));
+            }
+        }
+        let first = &files[0];
+        let schema = match format {
+            Format::Csv => csv::infer_schema(
+                first,
+                &options.csv,
+                options.infer_rows,
+                &options.column_types,
+            )?,
+            Format::NdJson => {
+                ndjson::infer_schema(first, options.infer_rows, &options.column_types)?
+            }
+            Format::Parquet => {
+                let file_schema = parquet::schema(first)?;
+                csv::apply_overrides(first, file_schema.as_ref().clone(), &options.column_types)?
+            }
+        };
+        let schema = Arc::new(schema);
+        if let Some(window) = &options.window {
+            window.check(&schema).map_err(|e| match e {
+                Error::Options(m) => Error::Options(format!("{input}: {m}")),
+                other => other,
+            })?;
+        }
+        Ok(Dataset {
+            input: input.to_string(),
+            files,
+            format,
+            schema,
+            options: options.clone(),
+        })
+    }
+
+    /// The columns every batch has.
+    pub fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    /// Streams every row of every file (in the window), in file order.
+    /// Files are decoded on a background thread a few batches ahead.
+    pub fn batches(&self) -> Batches {
+        let (send, receive) = sync_channel(READ_AHEAD);
+        let dataset = self.clone();
+        std::thread::spawn(move || {
+            for (k, path) in dataset.files.iter().enumerate() {
+                let chunks = match dataset.read_file(k, path) {
+                    Ok(chunks) => chunks,
+                    Err(e) => {
+                        let _ = send.send(Err(e));
+                        return;
+                    }
+                };
+                for chunk in chunks {
+                    let failed = chunk.is_err();
+                    if send.send(chunk).is_err() || failed {
+                        return;
+                    }
+                }
+            }
+        });
+        Batches {
+            receive,
+            report: ReadReport {
+                files: self.files.len(),
+                ..ReadReport::default()
+            },
+            input: self.input.clone(),
+            window: self.options.window.is_some(),
+            done: false,
+        }
+    }
+
+    /// Every batch, in memory, with the report; an input with no rows (in
+    /// the window) is an error.
+    pub fn read_all(&self) -> Result<(Vec<RecordBatch>, ReadReport), Error> {
+        let mut batches = self.batches();
+        let mut all = Vec::new();
+        for b in batches.by_ref() {
+            all.push(b?);
+        }
+        let report = batches.report().clone();
+        if report.rows == 0 {
+            return Err(batches.empty_error());
+        }
+        Ok((all, report))
+    }
+
+    /// The chunks of file `k`, checked against the dataset's schema.
+    fn read_file(
+        &self,
+        k: usize,
+        path: &std::path::Path,
+    ) -> Result<Box<dyn Iterator<Item = Result<Chunk, Error>> + Send>, Error> {
+        let o = &self.options;
+        let mismatch = |detail: String| Error::SchemaMismatch {
+            path: path.to_path_buf(),
+            first: self.files[0].clone(),
+            detail,
+        };
+        let raw: Decoded;
+        let mut skipped = (0, 0);
+        match self.format {
+            Format::Csv => {
+                if k > 0 {
+                    let names =
+                        column_names(&csv::infer_schema(path, &o.csv, Some(1), &BTreeMap::new())?);
+                    if names != column_names(&self.schema) {
+                        return Err(mismatch(format!("columns {names:?}")));
+                    }
+                }
+                raw = csv::read(
+                    path,
+                    self.schema.clone(),
+                    &o.csv,
+                    o.batch_size,
+                    o.bad_values,
+                )?;
+            }
+            Format::NdJson => {
+                raw = ndjson::read(path, self.schema.clone(), o.batch_size, o.bad_values)?;
+            }
+            Format::Parquet => {
+                let file_schema = parquet::schema(path)?;
+                if column_names(&file_schema) != column_names(&self.schema) {
+                    return Err(mismatch(format!(
+                        "columns {:?}",
+                        column_names(&file_schema)
+                    )));
+                }
+                let (batches, pruned) = parquet::read(path, o.batch_size, o.window.as_ref())?;
+                skipped = (pruned.row_groups, pruned.rows);
+                let schema = self.schema.clone();
+                let bad = o.bad_values;
+                let path = path.to_path_buf();
+                raw = Box::new(batches.map(move |b| conform(&path, b?, &schema, bad)));
+            }
+        }
+        let window = o.window.clone();
+        let mut first = Some(skipped);
+        let path = path.to_path_buf();
+        Ok(Box::new(raw.map(move |item| {
+            let (batch, bad_values) = item?;
+            let rows_read = batch.num_rows() as u64;
+            let (batch, no_time) = match &window {
+                Some(w) => {
+                    let (kept, no_time) = w.filter(&batch).map_err(|e| match e {
+                        Error::Options(m) => Error::Format {
+                            path: path.to_path_buf(),
+                            message: m,
+                        },
+                        other => other,
+                    })?;
+                    (kept, no_time as u64)
+                }
+                None => (batch, 0),
+            };
+            Ok(Chunk {
+                batch,
+                rows_read,
+                no_time,
+                skipped: first.take().unwrap_or_default(),
+                bad_values,
+            })
+        })))
+    }
+}
+
+/// A Parquet batch cast to the dataset's column types (overrides).
+fn conform(
+    path: &std::path::Path,
+    batch: RecordBatch,
+    schema: &SchemaRef,
+    bad: BadValues,
+) -> Result<(RecordBatch, BTreeMap<String, u64>), Error> {
+    if batch.schema().fields() == schema.fields() {
+        return Ok((batch, BTreeMap::new()));
+    }
+    let options = CastOptions {
+        safe: bad == BadValues::Missing,
+        ..CastOptions::default()
+    };
+    let mut lost = BTreeMap::new();
+    let mut columns = Vec::with_capacity(batch.num_columns());
+    for (field, column) in schema.fields().iter().zip(batch.columns()) {
+        let cast =
+            cast_with_options(column, field.data_type(), &options).map_err(|e| Error::Format {
+                path: path.to_path_buf(),
+                message: format!("column {:?}: {e}", field.name()),
+            })?;
+        let n = cast.null_count().saturating_sub(column.null_count());
+        if n > 0 {
+            lost.insert(field.name().clone(), n as u64);
+        }
+        columns.push(cast);
+    }
+    let batch = RecordBatch::try_new(schema.clone(), columns).map_err(|e| Error::Format {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    Ok((batch, lost))
+}
+
+fn column_names(schema: &Schema) -> Vec<String> {
+    schema.fields().iter().map(|f| f.name().clone()).collect()
+}
+
+/// One decoded batch and what reading it found.
+struct Chunk {
+    batch: RecordBatch,
+    rows_read: u64,
+    no_time: u64,
+    skipped: (usize, u64),
+    bad_values: BTreeMap<String, u64>,
+}
+
+/// The stream of a dataset's record batches; [`Batches::report`] tells
+/// what was read so far.
+pub struct Batches {
+    receive: Receiver<Result<Chunk, Error>>,
+    report: ReadReport,
+    input: String,
+    window: bool,
+    done: bool,
+}
+
+impl Batches {
+    /// What was read so far (all of it once the stream has ended).
+    pub fn report(&self) -> &ReadReport {
+        &self.report
+    }
+
+    /// The error for an input that gave no rows.
+    pub fn empty_error(&self) -> Error {
+        let r = &self.report;
+        let detail = if self.window {
+            format!(
+                " in the time window ({} rows read, {} without a time)",
+                r.rows_read, r.no_time
+            )
+        } else {
+            String::new()
+        };
+        Error::Empty {
+            input: self.input.clone(),
+            detail,
+        }
+    }
+}
+
+impl Iterator for Batches {
+    type Item = Result<RecordBatch, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if self.done {
+                return None;
+            }
+            let Ok(chunk) = self.receive.recv() else {
+                self.done = true;
+                return None;
+            };
+            let chunk = match chunk {
+                Ok(c) => c,
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+            };
+            let r = &mut self.report;
+            r.rows_read += chunk.rows_read;
+            r.rows += chunk.batch.num_rows() as u64;
+            r.no_time += chunk.no_time;
+            r.skipped_row_groups.0 += chunk.skipped.0;
+            r.skipped_row_groups.1 += chunk.skipped.1;
+            for (k, v) in chunk.bad_values {
+                *r.bad_values.entry(k).or_insert(0) += v;
+            }
+            if chunk.batch.num_rows() > 0 {
+                return Some(Ok(chunk.batch));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::TimeWindow;
+
+    fn write(dir: &std::path::Path, name: &str, text: &str) {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+
+    #[test]
+    fn a_directory_of_csv_files_reads_as_one_dataset_cut_to_a_window() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "day1.csv",
+            "t,x\n2024-01-01T10:00:00Z,1\n2024-01-01T11:00:00Z,2\n",
+        );
+        write(dir.path(), "day2.csv", "t,x\n2024-01-02T10:00:00Z,3\n,4\n");
+        let input = dir.path().to_str().unwrap();
+        let all = Dataset::open(input, &ReadOptions::default()).unwrap();
+        let (batches, report) = all.read_all().unwrap();
+        assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 4);
+        assert_eq!(report.files, 2);
+        let options = ReadOptions {
+            window: Some(
+                TimeWindow::parse("t", Some("2024-01-01T11:00:00Z"), Some("2024-01-02")).unwrap(),
+            ),
+            ..ReadOptions::default()
+        };
+        let (_, report) = Dataset::open(input, &options).unwrap().read_all().unwrap();
+        assert_eq!((report.rows_read, report.rows, report.no_time), (4, 1, 1));
+        let options = ReadOptions {
+            window: Some(TimeWindow::parse("t", Some("2025-01-01"), None).unwrap()),
+            ..ReadOptions::default()
+        };
+        let err = Dataset::open(input, &options)
+            .unwrap()
+            .read_all()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("no data rows in the time window"), "{err}");
+    }
+
+    #[test]
+    fn a_file_with_other_columns_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "a.csv", "x,y\n1,2\n");
+        write(dir.path(), "b.csv", "x,z\n1,2\n");
+        let d = Dataset::open(dir.path().to_str().unwrap(), &ReadOptions::default()).unwrap();
+        let err = d.read_all().unwrap_err().to_string();
+        assert!(
+            err.contains("b.csv") && err.contains("columns differ"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn unknown_format_and_mixed_formats_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "a.dat", "x\n1\n");
+        let err = Dataset::open(
+            dir.path().join("a.dat").to_str().unwrap(),
+            &ReadOptions::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("unknown format"), "{err}");
+        write(dir.path(), "b.csv", "x\n1\n");
+        write(dir.path(), "c.jsonl", "{\"x\": 1}\n");
+        let err = Dataset::open(dir.path().to_str().unwrap(), &ReadOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("different formats"), "{err}");
+    }
+}

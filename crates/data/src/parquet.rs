@@ -1,0 +1,191 @@
+//! Parquet files: the schema from the file; with a time window, row groups
+//! whose time statistics lie outside it are skipped without decoding.
+
+use std::fs::File;
+use std::path::Path;
+
+use arrow_array::RecordBatch;
+use arrow_schema::{DataType, SchemaRef, TimeUnit};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::file::metadata::RowGroupMetaData;
+use parquet::file::statistics::Statistics;
+
+use crate::Error;
+use crate::window::TimeWindow;
+
+fn open(path: &Path) -> Result<ParquetRecordBatchReaderBuilder<File>, Error> {
+    let file = File::open(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| Error::Format {
+        path: path.to_path_buf(),
+        message: format!("not a readable Parquet file: {e}"),
+    })
+}
+
+/// The Arrow schema of a Parquet file.
+pub fn schema(path: &Path) -> Result<SchemaRef, Error> {
+    Ok(open(path)?.schema().clone())
+}
+
+/// A stream of record batches.
+pub type RecordBatches = Box<dyn Iterator<Item = Result<RecordBatch, Error>> + Send>;
+
+/// What [`read`] skipped.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pruned {
+    /// Row groups skipped by their statistics.
+    pub row_groups: usize,
+    /// Rows in them.
+    pub rows: u64,
+}
+
+/// Streams the record batches of a Parquet file; with `window`, only row
+/// groups that may hold rows in it are read (rows are still filtered by
+/// the caller: a row group's statistics bound its times, they do not list
+/// them).
+pub fn read(
+    path: &Path,
+    batch_size: usize,
+    window: Option<&TimeWindow>,
+) -> Result<(RecordBatches, Pruned), Error> {
+    let mut builder = open(path)?.with_batch_size(batch_size);
+    let mut pruned = Pruned::default();
+    if let Some(window) = window {
+        let unit = match builder
+            .schema()
+            .field_with_name(&window.column)
+            .map(|f| f.data_type())
+        {
+            Ok(DataType::Timestamp(unit, _)) => Some(*unit),
+            Ok(DataType::Date32) => Some(TimeUnit::Second),
+            _ => None,
+        };
+        let leaf = builder
+            .metadata()
+            .file_metadata()
+            .schema_descr()
+            .columns()
+            .iter()
+            .position(|c| c.path().parts() == [window.column.as_str()]);
+        if let (Some(unit), Some(leaf)) = (unit, leaf) {
+            let row_groups = builder.metadata().row_groups();
+            let keep: Vec<usize> = (0..row_groups.len())
+                .filter(|&i| may_hold(&row_groups[i], leaf, unit, window))
+                .collect();
+            for (i, rg) in row_groups.iter().enumerate() {
+                if !keep.contains(&i) {
+                    pruned.row_groups += 1;
+                    pruned.rows += rg.num_rows().max(0) as u64;
+                }
+            }
+            builder = builder.with_row_groups(keep);
+        }
+    }
+    let reader = builder.build().map_err(|e| Error::Format {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    let path = path.to_path_buf();
+    let batches = reader.map(move |b| {
+        b.map_err(|e| Error::Format {
+            path: path.clone(),
+            message: e.to_string(),
+        })
+    });
+    Ok((Box::new(batches), pruned))
+}
+
+/// Whether a row group may hold rows in the window, by the statistics of
+/// column `leaf` (a timestamp in `unit`s, or days for a date). Without
+/// statistics it may.
+fn may_hold(rg: &RowGroupMetaData, leaf: usize, unit: TimeUnit, window: &TimeWindow) -> bool {
+    const DAY: i64 = 86_400;
+    match rg.column(leaf).statistics() {
+        Some(Statistics::Int64(s)) => match (s.min_opt(), s.max_opt()) {
+            (Some(&min), Some(&max)) => window.may_overlap(min, max, unit),
+            _ => true,
+        },
+        Some(Statistics::Int32(s)) => match (s.min_opt(), s.max_opt()) {
+            // Date32: days since the epoch; the last day runs to its end.
+            (Some(&min), Some(&max)) => window.may_overlap(
+                i64::from(min) * DAY,
+                (i64::from(max) + 1) * DAY - 1,
+                TimeUnit::Second,
+            ),
+            _ => true,
+        },
+        _ => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::{Float64Array, TimestampMicrosecondArray};
+    use parquet::arrow::ArrowWriter;
+    use parquet::file::properties::WriterProperties;
+    use std::sync::Arc;
+
+    /// Four row groups of 10 rows, one per day from 1970-01-01.
+    fn file() -> tempfile::NamedTempFile {
+        let f = tempfile::Builder::new()
+            .suffix(".parquet")
+            .tempfile()
+            .unwrap();
+        let day = 86_400_000_000i64;
+        let t: Vec<i64> = (0..40).map(|i| (i / 10) * day + i).collect();
+        let batch = RecordBatch::try_from_iter([
+            (
+                "t",
+                Arc::new(TimestampMicrosecondArray::from(t).with_timezone("UTC")) as _,
+            ),
+            (
+                "v",
+                Arc::new(Float64Array::from(
+                    (0..40).map(f64::from).collect::<Vec<_>>(),
+                )) as _,
+            ),
+        ])
+        .unwrap();
+        let props = WriterProperties::builder()
+            .set_max_row_group_row_count(Some(10))
+            .build();
+        let mut w = ArrowWriter::try_new(f.reopen().unwrap(), batch.schema(), Some(props)).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        f
+    }
+
+    #[test]
+    fn row_groups_outside_the_window_are_skipped() {
+        let f = file();
+        let w = TimeWindow::parse("t", Some("1970-01-02"), Some("1970-01-03")).unwrap();
+        let (batches, pruned) = read(f.path(), 1024, Some(&w)).unwrap();
+        let rows: usize = batches.map(|b| b.unwrap().num_rows()).sum();
+        assert_eq!(rows, 10);
+        assert_eq!(
+            pruned,
+            Pruned {
+                row_groups: 3,
+                rows: 30
+            }
+        );
+        let (all, pruned) = read(f.path(), 1024, None).unwrap();
+        assert_eq!(all.map(|b| b.unwrap().num_rows()).sum::<usize>(), 40);
+        assert_eq!(pruned, Pruned::default());
+    }
+
+    #[test]
+    fn not_parquet_is_a_clear_error() {
+        let f = tempfile::Builder::new()
+            .suffix(".parquet")
+            .tempfile()
+            .unwrap();
+        std::fs::write(f.path(), "a,b\n1,2\n").unwrap();
+        let err = schema(f.path()).unwrap_err().to_string();
+        assert!(err.contains("not a readable Parquet file"), "{err}");
+        assert!(err.contains(".parquet"), "{err}");
+    }
+}
