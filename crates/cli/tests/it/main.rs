@@ -2,6 +2,7 @@
 //! command.
 
 mod compare;
+mod data;
 mod readme;
 
 use std::path::PathBuf;
