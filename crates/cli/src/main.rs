@@ -18,7 +18,7 @@ use arrow_array::RecordBatch;
 use clap::{Parser, Subcommand, ValueEnum};
 use tidewatch_core::stats::correction::Correction;
 use tidewatch_core::stats::kde::Bandwidth;
-use tidewatch_core::{BaselineProfile, CompareOptions};
+use tidewatch_core::{BaselineProfile, CompareOptions, ProfileBuilder, ProfileOptions};
 use tidewatch_data::{Dataset, ReadOptions};
 
 use args::{ProfileArgs, ReadArgs, parse_pairs, source_of};
@@ -138,11 +138,7 @@ struct ProfileCommandArgs {
 }
 
 /// Reads every row of `input` in the window.
-fn read(
-    input: &str,
-    options: &ReadOptions,
-    what: &str,
-) -> anyhow::Result<(Dataset, Vec<RecordBatch>)> {
+fn read(input: &str, options: &ReadOptions, what: &str) -> anyhow::Result<Vec<RecordBatch>> {
     let dataset = Dataset::open(input, options).with_context(|| format!("reading the {what}"))?;
     let (batches, report) = dataset
         .read_all()
@@ -152,7 +148,36 @@ fn read(
             "tidewatch: {what}: {n} values of column {column:?} did not parse and count as missing"
         );
     }
-    Ok((dataset, batches))
+    Ok(batches)
+}
+
+/// Profiles the baseline `input`, batch by batch as the files are read:
+/// memory holds what the profile keeps, not the data.
+fn fit_baseline(
+    input: &str,
+    read_options: &ReadOptions,
+    options: &ProfileOptions,
+) -> anyhow::Result<BaselineProfile> {
+    let dataset = Dataset::open(input, read_options).context("reading the baseline")?;
+    let mut builder =
+        ProfileBuilder::new(dataset.schema(), options).context("profiling the baseline")?;
+    let mut batches = dataset.batches();
+    for batch in batches.by_ref() {
+        let batch = batch.context("reading the baseline")?;
+        builder.update(&batch).context("profiling the baseline")?;
+    }
+    let report = batches.report();
+    for (column, n) in &report.bad_values {
+        eprintln!(
+            "tidewatch: baseline: {n} values of column {column:?} did not parse and count as missing"
+        );
+    }
+    if builder.rows() == 0 {
+        return Err(batches.empty_error()).context("reading the baseline");
+    }
+    let mut fitted = builder.finish().context("profiling the baseline")?;
+    fitted.source = Some(source_of(&dataset, read_options));
+    Ok(fitted)
 }
 
 fn profile(args: &ProfileCommandArgs) -> anyhow::Result<ExitCode> {
@@ -160,9 +185,7 @@ fn profile(args: &ProfileCommandArgs) -> anyhow::Result<ExitCode> {
         .read
         .options(args.from.as_deref(), args.to.as_deref())?;
     let options = args.profile.options(!args.no_classifier)?;
-    let (dataset, batches) = read(&args.input, &read_options, "baseline")?;
-    let mut fitted = BaselineProfile::fit(&batches, &options).context("profiling the baseline")?;
-    fitted.source = Some(source_of(&dataset, &read_options));
+    let fitted = fit_baseline(&args.input, &read_options, &options)?;
     let bytes = fitted.to_bytes()?;
     write_atomically(&args.output, &bytes)?;
     let mut out = std::io::stdout().lock();
@@ -234,18 +257,17 @@ fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
             let options = args
                 .read
                 .options(args.baseline_from.as_deref(), args.baseline_to.as_deref())?;
-            let (dataset, batches) = read(&args.inputs[0], &options, "baseline")?;
-            let mut fitted =
-                BaselineProfile::fit(&batches, &args.profile.options(!args.no_classifier)?)
-                    .context("profiling the baseline")?;
-            fitted.source = Some(source_of(&dataset, &options));
-            fitted
+            fit_baseline(
+                &args.inputs[0],
+                &options,
+                &args.profile.options(!args.no_classifier)?,
+            )?
         }
     };
     let target_options = args
         .read
         .options(args.from.as_deref(), args.to.as_deref())?;
-    let (_, target) = read(target_input, &target_options, "target")?;
+    let target = read(target_input, &target_options, "target")?;
     let report = profile
         .compare(&target, &compare_options)
         .context("comparing the target with the baseline")?;

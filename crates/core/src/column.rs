@@ -83,6 +83,27 @@ pub(crate) fn numeric_values(name: &str, arrays: &[&ArrayRef]) -> Result<(Vec<f6
     Ok((values, missing))
 }
 
+/// Calls `f` with each row's label (as [`category_counts`] counts them),
+/// `None` when missing.
+pub(crate) fn each_label(
+    name: &str,
+    array: &ArrayRef,
+    mut f: impl FnMut(Option<&str>),
+) -> Result<()> {
+    if let Some(strings) = array.as_string_opt::<i32>() {
+        strings.iter().for_each(f);
+        return Ok(());
+    }
+    for_each_label(name, array, &mut f)
+}
+
+/// A 64-bit hash of a label (FNV-1a of its bytes).
+pub(crate) fn label_hash(label: &str) -> u64 {
+    let mut h = Fnv1a::default();
+    h.write(label.as_bytes());
+    h.finish()
+}
+
 /// Calls `f` with each row's label of a non-string array, as displayed text
 /// (booleans `true`/`false`), or `None` when missing (null; NaN and
 /// infinities in float columns, as in numeric features).

@@ -88,30 +88,235 @@ impl Binning {
     }
 }
 
+/// The seeded start of a row's key.
+fn key_start(seed: u64) -> u64 {
+    mix(seed.wrapping_add(0x9E37_79B9_7F4A_7C15))
+}
+
+/// SplitMix64's finaliser: the mixing step of row keys.
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// A number's contribution to a row key: NaN for every missing value;
+/// -0.0 and 0.0 alike.
+fn number_bits(x: f64) -> u64 {
+    if x.is_nan() {
+        u64::MAX
+    } else {
+        (x + 0.0).to_bits()
+    }
+}
+
+/// How a column's values enter the baseline sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SampleForm {
+    /// As numbers.
+    Number,
+    /// As labels.
+    Label,
+    /// As numbers, with their labels kept in case the column turns out
+    /// categorical (the reference kind rule).
+    NumberAndLabel,
+}
+
+/// The baseline sample being drawn, batch by batch: the rows with the
+/// smallest seeded hash of their content seen so far, at most twice the
+/// budget between prunings. Keeping the smallest keys is mergeable: the
+/// rows kept from all the data are the rows kept from the parts' kept rows.
+#[derive(Debug, Clone)]
+pub(crate) struct SampleAccumulator {
+    /// Schema index, name and form of each sampled column.
+    columns: Vec<(usize, String, SampleForm)>,
+    budget: usize,
+    seed: u64,
+    /// Row keys: the content hash, then a second hash that breaks ties.
+    keys: Vec<(u64, u64)>,
+    /// Per column, the kept rows' numbers (empty for label columns).
+    numbers: Vec<Vec<f64>>,
+    /// Per column, the kept rows' labels (empty for number columns).
+    labels: Vec<Vec<Option<String>>>,
+    /// After a pruning, the largest key kept: larger keys never enter.
+    bound: Option<(u64, u64)>,
+}
+
+impl SampleAccumulator {
+    pub(crate) fn new(
+        columns: Vec<(usize, String, SampleForm)>,
+        budget: usize,
+        seed: u64,
+    ) -> SampleAccumulator {
+        let n = columns.len();
+        SampleAccumulator {
+            columns,
+            budget,
+            seed,
+            keys: Vec::new(),
+            numbers: vec![Vec::new(); n],
+            labels: vec![Vec::new(); n],
+            bound: None,
+        }
+    }
+
+    /// Offers the rows of `batch`.
+    pub(crate) fn update(&mut self, batch: &RecordBatch) -> Result<()> {
+        let rows = batch.num_rows();
+        let mut keys = vec![(key_start(self.seed), key_start(!self.seed)); rows];
+        let mut numbers = Vec::with_capacity(self.columns.len());
+        for (i, name, form) in &self.columns {
+            let array = batch.column(*i);
+            let fold = |k: &mut (u64, u64), bits: u64| {
+                *k = (mix(k.0 ^ bits), mix(k.1 ^ bits.rotate_left(17)));
+            };
+            if *form == SampleForm::Label {
+                let mut row = 0;
+                column::each_label(name, array, |label| {
+                    fold(&mut keys[row], label.map_or(u64::MAX, column::label_hash));
+                    row += 1;
+                })?;
+                numbers.push(Vec::new());
+            } else {
+                let values = column::numeric_rows(name, &[array])?;
+                for (k, &x) in keys.iter_mut().zip(&values) {
+                    fold(k, number_bits(x));
+                }
+                numbers.push(values);
+            }
+        }
+        let chosen: Vec<usize> = (0..rows)
+            .filter(|&r| self.bound.is_none_or(|b| keys[r] <= b))
+            .collect();
+        if chosen.is_empty() {
+            return Ok(());
+        }
+        self.keys.extend(chosen.iter().map(|&r| keys[r]));
+        for (c, (i, name, form)) in self.columns.iter().enumerate() {
+            if *form != SampleForm::Label {
+                self.numbers[c].extend(chosen.iter().map(|&r| numbers[c][r]));
+            }
+            if *form != SampleForm::Number {
+                let mut want = chosen.iter().peekable();
+                let mut row = 0;
+                let out = &mut self.labels[c];
+                column::each_label(name, batch.column(*i), |label| {
+                    if want.peek() == Some(&&row) {
+                        want.next();
+                        out.push(label.map(str::to_string));
+                    }
+                    row += 1;
+                })?;
+            }
+        }
+        if self.keys.len() > 2 * self.budget {
+            self.prune();
+        }
+        Ok(())
+    }
+
+    /// Adds the rows another part kept.
+    pub(crate) fn merge(&mut self, other: SampleAccumulator) {
+        self.keys.extend(other.keys);
+        for (mine, theirs) in self.numbers.iter_mut().zip(other.numbers) {
+            mine.extend(theirs);
+        }
+        for (mine, theirs) in self.labels.iter_mut().zip(other.labels) {
+            mine.extend(theirs);
+        }
+        if self.keys.len() > self.budget {
+            self.prune();
+        }
+    }
+
+    /// Keeps the `budget` rows of smallest key, in key order.
+    fn prune(&mut self) {
+        let mut order: Vec<usize> = (0..self.keys.len()).collect();
+        if order.len() > self.budget {
+            order.select_nth_unstable_by_key(self.budget, |&r| self.keys[r]);
+            order.truncate(self.budget);
+        }
+        order.sort_unstable_by_key(|&r| self.keys[r]);
+        self.keys = order.iter().map(|&r| self.keys[r]).collect();
+        for v in &mut self.numbers {
+            if !v.is_empty() {
+                *v = order.iter().map(|&r| v[r]).collect();
+            }
+        }
+        for v in &mut self.labels {
+            if !v.is_empty() {
+                *v = order.iter().map(|&r| v[r].take()).collect();
+            }
+        }
+        if self.keys.len() == self.budget {
+            self.bound = self.keys.last().copied();
+        }
+    }
+
+    /// The sample of the profile's compared `features`, binned.
+    pub(crate) fn finish(mut self, features: &[FeatureProfile]) -> Result<ClassifierSample> {
+        self.prune();
+        let mut names = Vec::new();
+        let mut binnings = Vec::new();
+        let mut bins = Vec::new();
+        for f in features {
+            let Some(c) = self.columns.iter().position(|(_, name, _)| *name == f.name) else {
+                continue;
+            };
+            let form = self.columns[c].2;
+            match &f.detail {
+                FeatureDetail::Numeric(_) if form != SampleForm::Label => {
+                    let values = &self.numbers[c];
+                    let edges = numeric_edges(values);
+                    bins.push(bin_with_edges(values, &edges).bins);
+                    binnings.push(Binning::Numeric(edges));
+                }
+                FeatureDetail::Categorical(cat) if form != SampleForm::Number => {
+                    let categories: Vec<String> = cat
+                        .categories
+                        .iter()
+                        .filter(|c| *c != MISSING_LABEL)
+                        .cloned()
+                        .collect();
+                    let code: HashMap<&str, u32> = categories
+                        .iter()
+                        .enumerate()
+                        .map(|(i, c)| (c.as_str(), i as u32))
+                        .collect();
+                    let unseen = categories.len() as u32;
+                    let codes: Vec<Option<u32>> = self.labels[c]
+                        .iter()
+                        .map(|l| l.as_deref().map(|l| code.get(l).copied().unwrap_or(unseen)))
+                        .collect();
+                    bins.push(bin_categorical(&codes, categories.len() + 1).bins);
+                    binnings.push(Binning::Categorical(categories));
+                }
+                _ => continue,
+            }
+            names.push(f.name.clone());
+        }
+        Ok(ClassifierSample {
+            features: names,
+            binnings,
+            bins,
+            budget: self.budget,
+            seed: self.seed,
+        })
+    }
+}
+
 /// The rows kept from a side: the `budget` rows with the smallest seeded
 /// hash of their values, in that order. Choosing and ordering rows by their
 /// content, not their position, makes the classifier's result independent
 /// of row order: the same rows in any order give the same sample, split and
 /// model. (Identical rows hash alike; which of them is kept changes nothing.)
 fn pick_rows(raws: &[Raw], rows: usize, budget: usize, seed: u64) -> Vec<usize> {
-    let mix = |mut z: u64| {
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    };
-    let start = mix(seed.wrapping_add(0x9E37_79B9_7F4A_7C15));
-    let mut keys = vec![start; rows];
+    let mut keys = vec![key_start(seed); rows];
     for raw in raws {
         match raw {
             Raw::Numeric(v) => {
-                for (k, x) in keys.iter_mut().zip(v) {
-                    // NaN for every missing value; -0.0 and 0.0 alike.
-                    let bits = if x.is_nan() {
-                        u64::MAX
-                    } else {
-                        (x + 0.0).to_bits()
-                    };
-                    *k = mix(*k ^ bits);
+                for (k, &x) in keys.iter_mut().zip(v) {
+                    *k = mix(*k ^ number_bits(x));
                 }
             }
             Raw::Codes(c) => {
@@ -133,53 +338,6 @@ fn pick_rows(raws: &[Raw], rows: usize, budget: usize, seed: u64) -> Vec<usize> 
 }
 
 impl ClassifierSample {
-    /// Samples and bins the baseline's compared features.
-    pub(crate) fn fit(
-        batches: &[RecordBatch],
-        features: &[FeatureProfile],
-        rows: usize,
-        budget: usize,
-        seed: u64,
-    ) -> Result<ClassifierSample> {
-        // Binnings first (numeric edges come from the sample, so they are
-        // placeholders until the rows are picked).
-        let mut names = Vec::new();
-        let mut binnings = Vec::new();
-        let mut raws = Vec::new();
-        for f in features {
-            let binning = match &f.detail {
-                FeatureDetail::Numeric(_) => Binning::Numeric(Vec::new()),
-                FeatureDetail::Categorical(c) => Binning::Categorical(
-                    c.categories
-                        .iter()
-                        .filter(|c| *c != MISSING_LABEL)
-                        .cloned()
-                        .collect(),
-                ),
-                FeatureDetail::Uncompared { .. } => continue,
-            };
-            raws.push(binning.read(&f.name, &column::arrays(batches, &f.name))?);
-            names.push(f.name.clone());
-            binnings.push(binning);
-        }
-        let picked = pick_rows(&raws, rows, budget, seed);
-        let mut bins = Vec::with_capacity(raws.len());
-        for (binning, raw) in binnings.iter_mut().zip(&raws) {
-            if let (Binning::Numeric(edges), Raw::Numeric(v)) = (&mut *binning, raw) {
-                let sample: Vec<f64> = picked.iter().map(|&r| v[r]).collect();
-                *edges = numeric_edges(&sample);
-            }
-            bins.push(binning.bin(raw, &picked).bins);
-        }
-        Ok(ClassifierSample {
-            features: names,
-            binnings,
-            bins,
-            budget,
-            seed,
-        })
-    }
-
     /// The baseline sample and a target sample binned alike, restricted to
     /// the features the target has. Returns the feature names used too.
     pub(crate) fn with_target(

@@ -1,13 +1,18 @@
 //! The baseline profile: everything later comparisons need, fitted once.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use arrow_array::RecordBatch;
 use arrow_schema::Schema;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::column::{self, MISSING_LABEL};
+mod builder;
+
+pub use builder::ProfileBuilder;
+use builder::{ColumnState, label_stats};
+
+use crate::column::MISSING_LABEL;
 use crate::domain::sample::ClassifierSample;
 use crate::error::{Error, Result};
 use crate::kind::{FeatureKind, KindOverrides, KindRule, infer, type_class};
@@ -174,72 +179,27 @@ pub(crate) fn check_schemas(batches: &[RecordBatch]) -> Result<Option<std::sync:
 }
 
 impl BaselineProfile {
-    /// Profiles the baseline `batches` (all with one schema).
+    /// Profiles the baseline `batches` (all with one schema): a
+    /// [`ProfileBuilder`] per group of batches, on all threads, merged.
     pub fn fit(batches: &[RecordBatch], options: &ProfileOptions) -> Result<BaselineProfile> {
         let schema = check_schemas(batches)?.ok_or(Error::EmptyBaseline)?;
-        let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
-        if rows == 0 {
-            return Err(Error::EmptyBaseline);
-        }
-        let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
-        let known: HashSet<&str> = names.iter().map(String::as_str).collect();
-        let mut problems = Vec::new();
-        for (option, list) in [
-            ("--features", options.features.clone().unwrap_or_default()),
-            ("--exclude", options.exclude.clone()),
-            ("kind override", options.kinds.keys().cloned().collect()),
-        ] {
-            for c in list {
-                if !known.contains(c.as_str()) {
-                    problems.push(Error::UnknownColumn { option, column: c }.to_string());
+        let empty = ProfileBuilder::new(schema, options)?;
+        let per_task = batches.len().div_ceil(rayon::current_num_threads()).max(1);
+        let parts = batches
+            .par_chunks(per_task)
+            .map(|chunk| {
+                let mut part = empty.clone();
+                for batch in chunk {
+                    part.update(batch)?;
                 }
-            }
-        }
-        if options.max_bins == 0 {
-            problems.push("max_bins must be at least 1".to_string());
-        }
-        if !problems.is_empty() {
-            return Err(Error::InvalidOptions(problems));
-        }
-        let selected: Vec<&arrow_schema::Field> = schema
-            .fields()
-            .iter()
-            .map(|f| f.as_ref())
-            .filter(|f| {
-                options
-                    .features
-                    .as_ref()
-                    .is_none_or(|l| l.iter().any(|n| n == f.name()))
-                    && !options.exclude.iter().any(|n| n == f.name())
+                Ok(part)
             })
-            .collect();
-        let features = selected
-            .par_iter()
-            .map(|field| fit_feature(batches, field, rows, options))
             .collect::<Result<Vec<_>>>()?;
-        let classifier = if options.classifier_budget > 0 {
-            Some(ClassifierSample::fit(
-                batches,
-                &features,
-                rows,
-                options.classifier_budget,
-                options.seed,
-            )?)
-        } else {
-            None
-        };
-        Ok(BaselineProfile {
-            classifier,
-            source: None,
-            rows: rows as u64,
-            columns: schema
-                .fields()
-                .iter()
-                .map(|f| (f.name().clone(), f.data_type().to_string()))
-                .collect(),
-            features,
-            options: options.clone(),
-        })
+        let mut all = empty;
+        for part in parts {
+            all.merge(part)?;
+        }
+        all.finish()
     }
 
     /// The profile of feature `name`.
@@ -317,62 +277,51 @@ fn count_distinct_sorted(sorted: &[f64]) -> u64 {
     1 + sorted.windows(2).filter(|w| w[0] != w[1]).count() as u64
 }
 
-fn fit_feature(
-    batches: &[RecordBatch],
+/// A feature's profile from its accumulated state.
+pub(crate) fn feature_profile(
     field: &arrow_schema::Field,
+    state: ColumnState,
     rows: usize,
     options: &ProfileOptions,
 ) -> Result<FeatureProfile> {
     let name = field.name().as_str();
-    let arrays = column::arrays(batches, name);
     let class = type_class(field.data_type());
-    let numeric_type = class == crate::kind::TypeClass::Number;
-    // Distinct count and non-missing count decide the kind.
-    let mut numeric = None;
-    let mut labels = None;
-    let (distinct, non_missing) = if numeric_type {
-        let (mut values, missing) = column::numeric_values(name, &arrays)?;
-        sort_f64(&mut values);
-        let d = count_distinct_sorted(&values);
-        let nm = rows - missing as usize;
-        numeric = Some((values, missing));
-        (d as usize, nm)
-    } else {
-        let counts = column::category_counts(name, &arrays)?;
-        let missing = counts.get(MISSING_LABEL).copied().unwrap_or(0);
-        let d = counts.len() - usize::from(missing > 0);
-        labels = Some(counts);
-        (d, rows - missing as usize)
+    let data_type = field.data_type().to_string();
+    let mut state = state;
+    let (distinct, non_missing) = match &mut state {
+        ColumnState::Numbers {
+            values, missing, ..
+        } => {
+            sort_f64(values);
+            (
+                count_distinct_sorted(values) as usize,
+                rows - *missing as usize,
+            )
+        }
+        ColumnState::Labels(counts) => label_stats(counts, rows),
     };
     let kind = match options.kinds.get(name) {
         Some(k) => *k,
         None => infer(options.kind_rule, class, distinct, non_missing, rows),
     };
-    if kind == FeatureKind::Numeric && numeric.is_none() {
-        // A string column forced numeric: parse it.
-        let cast = column::numeric_values(name, &arrays).map_err(|_| Error::KindMismatch {
-            column: name.to_string(),
-            data_type: field.data_type().to_string(),
-            kind: kind.to_string(),
-        })?;
-        let mut values = cast.0;
-        sort_f64(&mut values);
-        numeric = Some((values, cast.1));
-    }
-    let data_type = field.data_type().to_string();
-    let (missing, detail) = match kind {
-        FeatureKind::Numeric => {
-            let (values, missing) = numeric.expect("numeric values read above");
-            (
-                missing,
-                FeatureDetail::Numeric(numeric_profile(values, options)?),
-            )
-        }
-        FeatureKind::Categorical => {
-            let counts = match labels {
-                Some(c) => c,
-                None => column::category_counts(name, &arrays)?,
-            };
+    let (missing, detail) = match (kind, state) {
+        (
+            FeatureKind::Numeric,
+            ColumnState::Numbers {
+                values, missing, ..
+            },
+        ) => (
+            missing,
+            FeatureDetail::Numeric(numeric_profile(values, options)?),
+        ),
+        (FeatureKind::Categorical, ColumnState::Labels(counts))
+        | (
+            FeatureKind::Categorical,
+            ColumnState::Numbers {
+                labels: Some(counts),
+                ..
+            },
+        ) => {
             let missing = counts.get(MISSING_LABEL).copied().unwrap_or(0);
             let mut pairs: Vec<(String, u64)> = counts.into_iter().collect();
             pairs.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
@@ -382,12 +331,19 @@ fn fit_feature(
                 FeatureDetail::Categorical(CategoricalProfile { categories, counts }),
             )
         }
-        FeatureKind::Datetime | FeatureKind::Text => (
+        (FeatureKind::Datetime | FeatureKind::Text, _) => (
             (rows - non_missing) as u64,
             FeatureDetail::Uncompared {
                 distinct: distinct as u64,
             },
         ),
+        (kind, _) => {
+            return Err(Error::KindMismatch {
+                column: name.to_string(),
+                data_type,
+                kind: kind.to_string(),
+            });
+        }
     };
     Ok(FeatureProfile {
         name: name.to_string(),

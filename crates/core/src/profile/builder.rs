@@ -1,0 +1,374 @@
+//! Fitting a profile as mergeable accumulators: [`ProfileBuilder::update`]
+//! with each record batch, [`ProfileBuilder::merge`] two partial states
+//! (from other threads, other files, other machines), then
+//! [`ProfileBuilder::finish`]. The result does not depend on how the rows
+//! were split or in which order they came: values are sorted at the end,
+//! counts add, and the classifier's rows are chosen by a hash of their
+//! content.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::{Field, Schema};
+use rayon::prelude::*;
+
+use super::{BaselineProfile, ProfileOptions, feature_profile};
+use crate::column::{self, MISSING_LABEL};
+use crate::domain::sample::{SampleAccumulator, SampleForm};
+use crate::error::{Error, Result};
+use crate::kind::{FeatureKind, KindRule, TypeClass, type_class};
+
+/// What one column accumulates.
+#[derive(Debug, Clone)]
+pub(crate) enum ColumnState {
+    /// Finite values, and the count of missing ones; with the label counts
+    /// too while the kind may still turn out categorical (at most
+    /// [`LABELS_KEPT`] distinct labels, else `None`).
+    Numbers {
+        values: Vec<f64>,
+        missing: u64,
+        labels: Option<HashMap<String, u64>>,
+    },
+    /// Label counts, missing values under [`MISSING_LABEL`].
+    Labels(HashMap<String, u64>),
+}
+
+/// Distinct labels a number column keeps counting for the reference rule,
+/// which calls a column categorical at up to 100 distinct values.
+const LABELS_KEPT: usize = 100;
+
+/// A profile being fitted; see the module documentation.
+#[derive(Debug, Clone)]
+pub struct ProfileBuilder {
+    options: ProfileOptions,
+    schema: Arc<Schema>,
+    /// The profiled columns: index in the schema, and its state.
+    columns: Vec<(usize, ColumnState)>,
+    rows: u64,
+    sample: Option<SampleAccumulator>,
+}
+
+impl ProfileBuilder {
+    /// An empty profile of data with `schema`; the options are checked
+    /// against it (every unknown column named).
+    pub fn new(schema: Arc<Schema>, options: &ProfileOptions) -> Result<ProfileBuilder> {
+        let known: HashSet<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        let mut problems = Vec::new();
+        for (option, list) in [
+            ("--features", options.features.clone().unwrap_or_default()),
+            ("--exclude", options.exclude.clone()),
+            ("kind override", options.kinds.keys().cloned().collect()),
+        ] {
+            for c in list {
+                if !known.contains(c.as_str()) {
+                    problems.push(Error::UnknownColumn { option, column: c }.to_string());
+                }
+            }
+        }
+        if options.max_bins == 0 {
+            problems.push("max_bins must be at least 1".to_string());
+        }
+        if !problems.is_empty() {
+            return Err(Error::InvalidOptions(problems));
+        }
+        let mut columns = Vec::new();
+        let mut sampled = Vec::new();
+        for (i, field) in schema.fields().iter().enumerate() {
+            let name = field.name();
+            let wanted = options
+                .features
+                .as_ref()
+                .is_none_or(|l| l.iter().any(|n| n == name))
+                && !options.exclude.iter().any(|n| n == name);
+            if !wanted {
+                continue;
+            }
+            let class = type_class(field.data_type());
+            let forced = options.kinds.get(name).copied();
+            let numbers = match forced {
+                Some(kind) => kind == FeatureKind::Numeric,
+                None => class == TypeClass::Number,
+            };
+            // Only the reference rule can call a number column categorical.
+            let may_be_labels = forced.is_none()
+                && class == TypeClass::Number
+                && options.kind_rule == KindRule::Reference;
+            let state = if numbers {
+                ColumnState::Numbers {
+                    values: Vec::new(),
+                    missing: 0,
+                    labels: may_be_labels.then(HashMap::new),
+                }
+            } else {
+                ColumnState::Labels(HashMap::new())
+            };
+            // Datetime and text columns never reach the classifier.
+            let uncompared = match forced {
+                Some(kind) => matches!(kind, FeatureKind::Datetime | FeatureKind::Text),
+                None => class == TypeClass::Temporal,
+            };
+            let form = match &state {
+                _ if uncompared => None,
+                ColumnState::Numbers { .. } if may_be_labels => Some(SampleForm::NumberAndLabel),
+                ColumnState::Numbers { .. } => Some(SampleForm::Number),
+                ColumnState::Labels(_) => Some(SampleForm::Label),
+            };
+            if let Some(form) = form {
+                sampled.push((i, name.clone(), form));
+            }
+            columns.push((i, state));
+        }
+        let sample = (options.classifier_budget > 0)
+            .then(|| SampleAccumulator::new(sampled, options.classifier_budget, options.seed));
+        Ok(ProfileBuilder {
+            options: options.clone(),
+            schema,
+            columns,
+            rows: 0,
+            sample,
+        })
+    }
+
+    /// Adds the rows of `batch`, which must have the builder's schema.
+    pub fn update(&mut self, batch: &RecordBatch) -> Result<()> {
+        if batch.schema().fields() != self.schema.fields() {
+            return Err(Error::SchemaMismatch {
+                batch: 0,
+                detail: format!(
+                    "{:?} against {:?}",
+                    batch.schema().fields(),
+                    self.schema.fields()
+                ),
+            });
+        }
+        let schema = &self.schema;
+        self.columns
+            .par_iter_mut()
+            .try_for_each(|(i, state)| update_column(schema.field(*i), batch.column(*i), state))?;
+        if let Some(sample) = &mut self.sample {
+            sample.update(batch)?;
+        }
+        self.rows += batch.num_rows() as u64;
+        Ok(())
+    }
+
+    /// Adds the rows `other` has seen (it must have the same schema and
+    /// options).
+    pub fn merge(&mut self, other: ProfileBuilder) -> Result<()> {
+        if other.schema.fields() != self.schema.fields() || other.options != self.options {
+            return Err(Error::InvalidOptions(vec![
+                "only profiles of the same columns with the same options merge".into(),
+            ]));
+        }
+        for ((_, mine), (_, theirs)) in self.columns.iter_mut().zip(other.columns) {
+            merge_column(mine, theirs);
+        }
+        if let (Some(mine), Some(theirs)) = (&mut self.sample, other.sample) {
+            mine.merge(theirs);
+        }
+        self.rows += other.rows;
+        Ok(())
+    }
+
+    /// Rows seen so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// The fitted profile; a builder that saw no rows is an error.
+    pub fn finish(self) -> Result<BaselineProfile> {
+        if self.rows == 0 {
+            return Err(Error::EmptyBaseline);
+        }
+        let rows = self.rows as usize;
+        let options = &self.options;
+        let schema = &self.schema;
+        let features = self
+            .columns
+            .into_par_iter()
+            .map(|(i, state)| feature_profile(schema.field(i), state, rows, options))
+            .collect::<Result<Vec<_>>>()?;
+        let classifier = match self.sample {
+            Some(sample) => Some(sample.finish(&features)?),
+            None => None,
+        };
+        Ok(BaselineProfile {
+            rows: self.rows,
+            columns: schema
+                .fields()
+                .iter()
+                .map(|f| (f.name().clone(), f.data_type().to_string()))
+                .collect(),
+            features,
+            options: self.options,
+            classifier,
+            source: None,
+        })
+    }
+}
+
+fn update_column(field: &Field, array: &ArrayRef, state: &mut ColumnState) -> Result<()> {
+    let name = field.name();
+    match state {
+        ColumnState::Numbers {
+            values,
+            missing,
+            labels,
+        } => {
+            let (v, m) =
+                column::numeric_values(name, &[array]).map_err(|_| Error::KindMismatch {
+                    column: name.to_string(),
+                    data_type: field.data_type().to_string(),
+                    kind: FeatureKind::Numeric.to_string(),
+                })?;
+            values.extend_from_slice(&v);
+            *missing += m;
+            if let Some(counts) = labels {
+                add_counts(counts, column::category_counts(name, &[array])?);
+                if counts.len() > LABELS_KEPT + 1 {
+                    *labels = None;
+                }
+            }
+        }
+        ColumnState::Labels(counts) => add_counts(counts, column::category_counts(name, &[array])?),
+    }
+    Ok(())
+}
+
+fn add_counts(into: &mut HashMap<String, u64>, from: HashMap<String, u64>) {
+    for (label, n) in from {
+        *into.entry(label).or_insert(0) += n;
+    }
+}
+
+fn merge_column(mine: &mut ColumnState, theirs: ColumnState) {
+    match (mine, theirs) {
+        (
+            ColumnState::Numbers {
+                values,
+                missing,
+                labels,
+            },
+            ColumnState::Numbers {
+                values: v,
+                missing: m,
+                labels: l,
+            },
+        ) => {
+            values.extend_from_slice(&v);
+            *missing += m;
+            *labels = match (labels.take(), l) {
+                (Some(mut a), Some(b)) => {
+                    add_counts(&mut a, b);
+                    (a.len() <= LABELS_KEPT + 1).then_some(a)
+                }
+                _ => None,
+            };
+        }
+        (ColumnState::Labels(a), ColumnState::Labels(b)) => add_counts(a, b),
+        _ => unreachable!("the same schema and options give the same states"),
+    }
+}
+
+/// Distinct non-missing labels and non-missing rows of label counts.
+pub(crate) fn label_stats(counts: &HashMap<String, u64>, rows: usize) -> (usize, usize) {
+    let missing = counts.get(MISSING_LABEL).copied().unwrap_or(0);
+    (
+        counts.len() - usize::from(missing > 0),
+        rows - missing as usize,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::sampling::Rng;
+    use arrow_array::{Float64Array, Int64Array, StringArray};
+
+    /// `rows` rows of a float, an integer and a string column.
+    fn batch(rows: usize, seed: u64) -> RecordBatch {
+        let mut rng = Rng::new(seed);
+        let x: Vec<Option<f64>> = (0..rows)
+            .map(|i| (i % 17 != 0).then(|| rng.normal()))
+            .collect();
+        let n: Vec<i64> = (0..rows).map(|_| rng.below(7) as i64).collect();
+        let s: Vec<Option<String>> = (0..rows)
+            .map(|i| (i % 13 != 0).then(|| format!("c{}", rng.below(5))))
+            .collect();
+        RecordBatch::try_from_iter([
+            ("x", Arc::new(Float64Array::from(x)) as ArrayRef),
+            ("n", Arc::new(Int64Array::from(n)) as ArrayRef),
+            ("s", Arc::new(StringArray::from(s)) as ArrayRef),
+        ])
+        .unwrap()
+    }
+
+    fn options(rule: KindRule) -> ProfileOptions {
+        ProfileOptions {
+            kind_rule: rule,
+            classifier_budget: 300,
+            ..ProfileOptions::default()
+        }
+    }
+
+    #[test]
+    fn parts_merged_in_any_grouping_and_order_give_one_profile() {
+        let batches: Vec<RecordBatch> = (0..6).map(|k| batch(500, k)).collect();
+        for rule in [KindRule::Default, KindRule::Reference] {
+            let options = options(rule);
+            let schema = batches[0].schema();
+            let mut one = ProfileBuilder::new(schema.clone(), &options).unwrap();
+            for b in &batches {
+                one.update(b).unwrap();
+            }
+            let one = one.finish().unwrap();
+            // Three parts of two batches, merged last part first.
+            let mut parts: Vec<ProfileBuilder> = batches
+                .chunks(2)
+                .map(|c| {
+                    let mut p = ProfileBuilder::new(schema.clone(), &options).unwrap();
+                    for b in c.iter().rev() {
+                        p.update(b).unwrap();
+                    }
+                    p
+                })
+                .collect();
+            let mut merged = parts.pop().unwrap();
+            while let Some(p) = parts.pop() {
+                merged.merge(p).unwrap();
+            }
+            assert_eq!(merged.rows(), 3000);
+            let merged = merged.finish().unwrap();
+            assert_eq!(one, merged, "{rule:?}");
+            assert_eq!(one.classifier.as_ref().unwrap().rows(), 300);
+            assert_eq!(one, BaselineProfile::fit(&batches, &options).unwrap());
+        }
+    }
+
+    #[test]
+    fn the_reference_rule_still_sees_labels_of_few_valued_numbers() {
+        let b = batch(2000, 9);
+        let p = BaselineProfile::fit(&[b], &options(KindRule::Reference)).unwrap();
+        assert_eq!(p.feature("n").unwrap().kind, FeatureKind::Categorical);
+        assert_eq!(p.feature("x").unwrap().kind, FeatureKind::Numeric);
+        let sample = p.classifier.unwrap();
+        assert_eq!(sample.features, ["x", "n", "s"]);
+    }
+
+    #[test]
+    fn other_columns_or_options_do_not_merge() {
+        let a = batch(10, 1);
+        let options = options(KindRule::Default);
+        let mut p = ProfileBuilder::new(a.schema(), &options).unwrap();
+        let other = RecordBatch::try_from_iter([(
+            "y",
+            Arc::new(Float64Array::from(vec![1.0])) as ArrayRef,
+        )])
+        .unwrap();
+        assert!(p.update(&other).is_err());
+        let q = ProfileBuilder::new(a.schema(), &ProfileOptions::default()).unwrap();
+        assert!(p.merge(q).is_err());
+        assert!(matches!(p.finish(), Err(Error::EmptyBaseline)));
+    }
+}
