@@ -246,28 +246,38 @@ fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("--feature-threshold {k}={v}: {v:?} is not a number"))?;
         compare_options.thresholds.insert(k, t);
     }
-    let profile = match &args.baseline {
-        Some(path) => {
-            let bytes =
-                std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-            BaselineProfile::from_bytes(&bytes)
-                .with_context(|| format!("reading {}", path.display()))?
-        }
-        None => {
-            let options = args
-                .read
-                .options(args.baseline_from.as_deref(), args.baseline_to.as_deref())?;
-            fit_baseline(
-                &args.inputs[0],
-                &options,
-                &args.profile.options(!args.no_classifier)?,
-            )?
-        }
-    };
     let target_options = args
         .read
         .options(args.from.as_deref(), args.to.as_deref())?;
-    let target = read(target_input, &target_options, "target")?;
+    let baseline = || -> anyhow::Result<BaselineProfile> {
+        match &args.baseline {
+            Some(path) => {
+                let bytes =
+                    std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+                Ok(BaselineProfile::from_bytes(&bytes)
+                    .with_context(|| format!("reading {}", path.display()))?)
+            }
+            None => {
+                let options = args
+                    .read
+                    .options(args.baseline_from.as_deref(), args.baseline_to.as_deref())?;
+                fit_baseline(
+                    &args.inputs[0],
+                    &options,
+                    &args.profile.options(!args.no_classifier)?,
+                )
+            }
+        }
+    };
+    // The baseline and the target are read at the same time: decoding a
+    // file is mostly one thread's work.
+    let (profile, target) = std::thread::scope(|s| {
+        let target = s.spawn(|| read(target_input, &target_options, "target"));
+        let profile = baseline();
+        let target = target.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (profile, target)
+    });
+    let (profile, target) = (profile?, target?);
     let report = profile
         .compare(&target, &compare_options)
         .context("comparing the target with the baseline")?;

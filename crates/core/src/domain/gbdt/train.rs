@@ -320,6 +320,10 @@ fn best_split(
     scale: Scale,
     p: &Params,
 ) -> Option<Candidate> {
+    if t.n < 2 * p.min_data_in_leaf.max(1) {
+        // No split leaves both sides their fewest rows.
+        return None;
+    }
     let real = |g: i64, h: i64| (g as f64 * scale.g, h as f64 * scale.h);
     let score = |g: i64, h: i64| {
         let (g, h) = real(g, h);
@@ -673,11 +677,15 @@ fn grow(
             left: li,
             right: ri,
         };
-        for (node, start, end, totals, hist) in [
-            (li, start, mid, left, hist_l),
-            (ri, mid, end, right, hist_r),
+        // The children's searches are independent: side by side.
+        let (best_l, best_r) = rayon::join(
+            || best_split(columns, &hist_l, left, scale, p),
+            || best_split(columns, &hist_r, right, scale, p),
+        );
+        for (node, start, end, totals, hist, best) in [
+            (li, start, mid, left, hist_l, best_l),
+            (ri, mid, end, right, hist_r, best_r),
         ] {
-            let best = best_split(columns, &hist, totals, scale, p);
             open.push(Open {
                 node,
                 start,
