@@ -53,7 +53,10 @@ fn run(args: &[&str]) -> (f64, f64) {
     let out = cmd.args(args).output().expect("tidewatch runs");
     let wall = start.elapsed().as_secs_f64();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success() || out.status.code() == Some(3), "tidewatch {args:?}: {stderr}");
+    assert!(
+        out.status.success() || out.status.code() == Some(3),
+        "tidewatch {args:?}: {stderr}"
+    );
     let peak = if timed {
         stderr
             .lines()

@@ -50,6 +50,8 @@ enum Format {
     Table,
     /// The whole report as JSON.
     Json,
+    /// A Markdown document: verdict, features by contribution, schema differences.
+    Markdown,
 }
 
 #[derive(clap::Args)]
@@ -64,6 +66,9 @@ struct CompareArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     format: Format,
+    /// Write the report to this file instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
     /// Start of the target's time window (RFC 3339 or a date, UTC, inclusive).
     #[arg(long)]
     from: Option<String>,
@@ -274,20 +279,29 @@ fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
     let (profile, target) = std::thread::scope(|s| {
         let target = s.spawn(|| read(target_input, &target_options, "target"));
         let profile = baseline();
-        let target = target.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+        let target = target
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
         (profile, target)
     });
     let (profile, target) = (profile?, target?);
     let report = profile
         .compare(&target, &compare_options)
         .context("comparing the target with the baseline")?;
-    let mut out = std::io::stdout().lock();
+    let mut text = Vec::new();
     match args.format {
         Format::Json => {
-            serde_json::to_writer_pretty(&mut out, &report)?;
-            writeln!(out)?;
+            serde_json::to_writer_pretty(&mut text, &report)?;
+            writeln!(text)?;
         }
-        Format::Table => output::table(&mut out, &report)?,
+        Format::Table => output::table(&mut text, &report)?,
+        Format::Markdown => {
+            text.extend_from_slice(tidewatch_report::markdown::render(&report).as_bytes())
+        }
+    }
+    match &args.output {
+        Some(path) => write_atomically(path, &text)?,
+        None => std::io::stdout().lock().write_all(&text)?,
     }
     let drifted = report.dataset_drift || report.has_drift == Some(true);
     Ok(if args.fail_on_drift && drifted {

@@ -4,45 +4,22 @@ use std::io::{self, Write};
 
 use tidewatch_core::methods::{self, MetricKind};
 use tidewatch_core::{BaselineProfile, DriftReport};
-
-fn fmt_num(x: Option<f64>) -> String {
-    match x {
-        None => "-".to_string(),
-        Some(v) if v != 0.0 && (v.abs() < 1e-3 || v.abs() >= 1e6) => format!("{v:.3e}"),
-        Some(v) => format!("{v:.4}"),
-    }
-}
+use tidewatch_report::{number as fmt_num, percent, verdict};
 
 /// Prints the per-feature table (ordered by contribution when the domain
 /// classifier ran) and the dataset summary.
 pub fn table(out: &mut impl Write, report: &DriftReport) -> io::Result<()> {
-    let mut features: Vec<_> = report.features.iter().collect();
-    if report.drift_coefficient.is_some() {
-        // Stable: ties (and features the classifier did not see) keep column order.
-        features.sort_by(|a, b| {
-            b.contribution
-                .unwrap_or(-1.0)
-                .total_cmp(&a.contribution.unwrap_or(-1.0))
-        });
-    }
-    let rows: Vec<[String; 7]> = features
+    let rows: Vec<[String; 7]> = tidewatch_report::ranked(report)
         .iter()
         .map(|f| {
             [
                 f.name.clone(),
                 f.kind.to_string(),
-                f.contribution
-                    .map_or_else(|| "-".into(), |c| format!("{:.1}%", 100.0 * c)),
+                percent(f.contribution),
                 f.method.clone().unwrap_or_else(|| "-".into()),
                 fmt_num(f.score),
                 fmt_num(f.threshold),
-                if f.method.is_none() {
-                    "-".to_string()
-                } else if f.drift_detected {
-                    format!("yes ({})", f.drift_reasons.join(", "))
-                } else {
-                    "no".to_string()
-                },
+                verdict(f),
             ]
         })
         .collect();

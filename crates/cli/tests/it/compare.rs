@@ -328,3 +328,36 @@ fn methods_lists_the_registry() {
         assert!(text.contains(m.name()), "{} missing", m.name());
     }
 }
+
+#[test]
+fn markdown_report_to_a_file() {
+    let (b, t) = weather();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("report.md");
+    let out = tidewatch(&[
+        "compare",
+        &b,
+        &t,
+        "--format",
+        "markdown",
+        "-o",
+        path.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stdout.is_empty(), "the report goes to the file only");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.starts_with("# Drift report"), "{text}");
+    assert!(text.contains("| drift coefficient | 0."), "{text}");
+    // Features ranked by contribution: weather (most) comes before wind.
+    let weather = text.find("| weather |").unwrap();
+    let wind = text.find("| wind |").unwrap();
+    assert!(weather < wind, "{text}");
+    assert!(
+        text.contains("temp\\_max"),
+        "underscores are escaped: {text}"
+    );
+}

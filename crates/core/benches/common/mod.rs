@@ -62,4 +62,3 @@ pub fn dataset(rows: usize, seed: u64, shifted: bool) -> Vec<RecordBatch> {
         })
         .collect()
 }
-

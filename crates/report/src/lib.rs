@@ -1,0 +1,60 @@
+//! tidewatch's report renderers: what a [`DriftReport`] looks like to a
+//! reader. Built from the report alone (aggregates, never rows), shared by
+//! the command line and the server.
+//!
+//! * [`markdown`]: a Markdown document (for pull requests, wikis, chat).
+//!
+//! ```
+//! # fn demo(report: &tidewatch_core::DriftReport) {
+//! let text = tidewatch_report::markdown::render(report);
+//! assert!(text.starts_with("# Drift report"));
+//! # }
+//! ```
+#![deny(missing_docs)]
+
+use tidewatch_core::{DriftReport, FeatureReport};
+
+pub mod markdown;
+
+/// The features in reading order: by contribution, largest first, when the
+/// domain classifier ran (ties, and features it did not see, keep column
+/// order); else in column order.
+pub fn ranked(report: &DriftReport) -> Vec<&FeatureReport> {
+    let mut features: Vec<&FeatureReport> = report.features.iter().collect();
+    if report.drift_coefficient.is_some() {
+        features.sort_by(|a, b| {
+            b.contribution
+                .unwrap_or(-1.0)
+                .total_cmp(&a.contribution.unwrap_or(-1.0))
+        });
+    }
+    features
+}
+
+/// A number for people: 4 decimals, or scientific notation for very
+/// small and very large magnitudes; `-` when undefined.
+pub fn number(x: Option<f64>) -> String {
+    match x {
+        None => "-".to_string(),
+        Some(v) if v.is_nan() => "-".to_string(),
+        Some(v) if v != 0.0 && (v.abs() < 1e-3 || v.abs() >= 1e6) => format!("{v:.3e}"),
+        Some(v) => format!("{v:.4}"),
+    }
+}
+
+/// A share in [0, 1] as a percentage with one decimal; `-` when undefined.
+pub fn percent(x: Option<f64>) -> String {
+    x.map_or_else(|| "-".to_string(), |c| format!("{:.1}%", 100.0 * c))
+}
+
+/// A feature's verdict: `-` when nothing decides it, else yes (with the
+/// reasons) or no.
+pub fn verdict(f: &FeatureReport) -> String {
+    if f.method.is_none() {
+        "-".to_string()
+    } else if f.drift_detected {
+        format!("yes ({})", f.drift_reasons.join(", "))
+    } else {
+        "no".to_string()
+    }
+}
