@@ -52,6 +52,8 @@ enum Format {
     Json,
     /// A Markdown document: verdict, features by contribution, schema differences.
     Markdown,
+    /// One self-contained HTML page with charts (best with -o FILE).
+    Html,
 }
 
 #[derive(clap::Args)]
@@ -254,6 +256,10 @@ fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
     let target_options = args
         .read
         .options(args.from.as_deref(), args.to.as_deref())?;
+    let baseline_name = match &args.baseline {
+        Some(path) => path.display().to_string(),
+        None => args.inputs[0].clone(),
+    };
     let baseline = || -> anyhow::Result<BaselineProfile> {
         match &args.baseline {
             Some(path) => {
@@ -296,7 +302,11 @@ fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
         }
         Format::Table => output::table(&mut text, &report)?,
         Format::Markdown => {
-            text.extend_from_slice(tidewatch_report::markdown::render(&report).as_bytes())
+            text.extend_from_slice(tidewatch_report::markdown::render(&report).as_bytes());
+        }
+        Format::Html => {
+            let title = format!("{target_input} against {baseline_name}");
+            text.extend_from_slice(tidewatch_report::html::render(&report, &title).as_bytes());
         }
     }
     match &args.output {

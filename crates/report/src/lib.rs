@@ -2,7 +2,9 @@
 //! reader. Built from the report alone (aggregates, never rows), shared by
 //! the command line and the server.
 //!
-//! * [`markdown`]: a Markdown document (for pull requests, wikis, chat).
+//! * [`markdown`]: a Markdown document (for pull requests, wikis, chat);
+//! * [`html`]: one self-contained HTML page with inline SVG charts;
+//! * [`svg`]: the charts themselves.
 //!
 //! ```
 //! # fn demo(report: &tidewatch_core::DriftReport) {
@@ -14,7 +16,25 @@
 
 use tidewatch_core::{DriftReport, FeatureReport};
 
+pub mod html;
 pub mod markdown;
+pub mod svg;
+
+/// Escapes text for HTML and SVG: `&`, `<`, `>`, `"` and `'`.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
 
 /// The features in reading order: by contribution, largest first, when the
 /// domain classifier ran (ties, and features it did not see, keep column

@@ -361,3 +361,22 @@ fn markdown_report_to_a_file() {
         "underscores are escaped: {text}"
     );
 }
+
+#[test]
+fn html_report_is_one_self_contained_page() {
+    let (b, t) = weather();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("report.html");
+    let out = tidewatch(&["compare", &b, &t, "--format", "html", "-o", path.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let html = std::fs::read_to_string(&path).unwrap();
+    assert!(html.starts_with("<!doctype html>"));
+    // Nothing to fetch: no script, stylesheet or image links.
+    for needle in ["<script", "<link", "src=", "@import", "url("] {
+        assert!(!html.contains(needle), "found {needle}");
+    }
+    // One chart per compared feature, plus the contributions.
+    assert_eq!(html.matches("<svg").count(), 6, "5 features + contributions");
+    assert!(html.contains("<summary><b>temp_max</b> (numeric"), "feature details");
+    assert!(html.contains("drift coefficient"));
+}
