@@ -309,9 +309,15 @@ fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
             text.extend_from_slice(tidewatch_report::html::render(&report, &title).as_bytes());
         }
     }
+    let mut out = std::io::stdout().lock();
     match &args.output {
-        Some(path) => write_atomically(path, &text)?,
-        None => std::io::stdout().lock().write_all(&text)?,
+        Some(path) => {
+            write_atomically(path, &text)?;
+            // The file holds the requested format; people see the table.
+            output::table(&mut out, &report)?;
+            writeln!(out, "report written to {}", path.display())?;
+        }
+        None => out.write_all(&text)?,
     }
     let drifted = report.dataset_drift || report.has_drift == Some(true);
     Ok(if args.fail_on_drift && drifted {

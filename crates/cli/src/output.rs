@@ -4,7 +4,7 @@ use std::io::{self, Write};
 
 use tidewatch_core::methods::{self, MetricKind};
 use tidewatch_core::{BaselineProfile, DriftReport};
-use tidewatch_report::{number as fmt_num, percent, verdict};
+use tidewatch_report::{number as fmt_num, percent, pvalue, verdict};
 
 /// Prints the per-feature table (ordered by contribution when the domain
 /// classifier ran) and the dataset summary.
@@ -66,7 +66,7 @@ pub fn table(out: &mut impl Write, report: &DriftReport) -> io::Result<()> {
                     "no drift"
                 },
                 fmt_num(auc),
-                fmt_num(p),
+                pvalue(p),
                 report.classifier.seed,
                 report.classifier.baseline_rows,
                 report.classifier.target_rows,

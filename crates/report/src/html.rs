@@ -9,10 +9,10 @@ use std::fmt::Write;
 use tidewatch_core::report::Distribution;
 use tidewatch_core::{DriftReport, FeatureReport};
 
-use crate::{escape, number, percent, ranked, svg, verdict};
+use crate::{escape, number, percent, pvalue, ranked, svg, verdict};
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em auto;max-width:70em;padding:0 1em;color:#222}\
-table{border-collapse:collapse;margin:0.5em 0}td,th{border-bottom:1px solid #ddd;padding:3px 10px;text-align:left}\
+table{border-collapse:collapse;margin:0.5em 0}td,th{border-bottom:1px solid #ddd;padding:3px 10px;text-align:left;white-space:nowrap}\
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}.yes{color:#b00;font-weight:bold}\
 details{margin:0.4em 0;border:1px solid #ddd;border-radius:4px;padding:0.3em 0.8em}summary{cursor:pointer}\
 .drift{color:#b00}.ok{color:#070}h1 small{font-weight:normal;color:#666;font-size:0.5em}";
@@ -20,6 +20,12 @@ details{margin:0.4em 0;border:1px solid #ddd;border-radius:4px;padding:0.3em 0.8
 /// Features whose details are open when the page loads: the first few by
 /// contribution that drifted.
 const OPEN_DETAILS: usize = 5;
+/// The order of summary statistics in a feature's table.
+const STATISTIC_ORDER: [&str; 18] = [
+    "count", "mean", "std", "variance", "min", "p0_1", "p1", "p5", "p25", "median", "p50", "p75",
+    "p95", "p99", "p99_9", "max", "skewness", "kurtosis",
+];
+
 /// Features drawn in the contribution chart.
 const CONTRIBUTION_BARS: usize = 30;
 
@@ -59,7 +65,7 @@ fn write_page(s: &mut String, r: &DriftReport, title: &str) -> std::fmt::Result 
                 s,
                 "<tr><th>held-out AUC</th><td>{} (p-value {} that the classifier does no better than chance; {} + {} rows, seed {})</td></tr>",
                 number(r.auc),
-                number(r.pvalue),
+                pvalue(r.pvalue),
                 r.classifier.baseline_rows,
                 r.classifier.target_rows,
                 r.classifier.seed
@@ -144,7 +150,7 @@ fn write_page(s: &mut String, r: &DriftReport, title: &str) -> std::fmt::Result 
         )?;
     }
     // The features table.
-    s.push_str("<h2>Features</h2><table><tr><th>feature</th><th>kind</th><th class=\"n\">contribution</th><th>method</th><th class=\"n\">score</th><th class=\"n\">threshold</th><th>drifted</th><th class=\"n\">missing (baseline, target)</th></tr>");
+    s.push_str("<h2>Features</h2><div style=\"overflow-x:auto\"><table><tr><th>feature</th><th>kind</th><th class=\"n\">contribution</th><th>method</th><th class=\"n\">score</th><th class=\"n\">threshold</th><th>drifted</th><th class=\"n\">missing: baseline / target</th></tr>");
     for (k, f) in features.iter().enumerate() {
         let drifted = verdict(f);
         let class = if f.drift_detected {
@@ -154,7 +160,7 @@ fn write_page(s: &mut String, r: &DriftReport, title: &str) -> std::fmt::Result 
         };
         write!(
             s,
-            "<tr><td><a href=\"#f{k}\">{}</a></td><td>{}</td><td class=\"n\">{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td{class}>{}</td><td class=\"n\">{}, {}</td></tr>",
+            "<tr><td><a href=\"#f{k}\">{}</a></td><td>{}</td><td class=\"n\">{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td{class}>{}</td><td class=\"n\">{} / {}</td></tr>",
             escape(&f.name),
             f.kind,
             percent(f.contribution),
@@ -166,7 +172,7 @@ fn write_page(s: &mut String, r: &DriftReport, title: &str) -> std::fmt::Result 
             percent(Some(f.missing.target_rate)),
         )?;
     }
-    s.push_str("</table><h2>Feature details</h2>");
+    s.push_str("</table></div><h2>Feature details</h2>");
     let mut opened = 0;
     for (k, f) in features.iter().enumerate() {
         let open = f.drift_detected && opened < OPEN_DETAILS;
@@ -235,7 +241,11 @@ fn write_feature(s: &mut String, k: usize, f: &FeatureReport, open: bool) -> std
                 "<tr><td>{}{}</td><td class=\"n\">{}</td></tr>",
                 escape(name),
                 if decides { " (decides)" } else { "" },
-                number(*value)
+                if name.ends_with("pvalue") {
+                    pvalue(*value)
+                } else {
+                    number(*value)
+                }
             )?;
         }
         for (name, why) in &f.metric_errors {
@@ -250,7 +260,18 @@ fn write_feature(s: &mut String, k: usize, f: &FeatureReport, open: bool) -> std
     }
     if let Some(summary) = &f.summary {
         s.push_str("<table><tr><th>statistic</th><th class=\"n\">baseline</th><th class=\"n\">target</th><th class=\"n\">difference</th><th class=\"n\">% difference</th></tr>");
-        for (name, base) in &summary.baseline {
+        // Reading order: size, centre and spread, the quantiles from the
+        // bottom up, then shape; any other statistic after.
+        let mut names: Vec<&String> = summary.baseline.keys().collect();
+        let rank = |n: &str| {
+            STATISTIC_ORDER
+                .iter()
+                .position(|o| *o == n)
+                .unwrap_or(STATISTIC_ORDER.len())
+        };
+        names.sort_by_key(|n| rank(n));
+        for name in names {
+            let base = &summary.baseline[name];
             let get = |m: &std::collections::BTreeMap<String, Option<f64>>| {
                 m.get(name).copied().flatten()
             };
@@ -332,6 +353,9 @@ mod tests {
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
         assert!(html.contains("&lt;b&gt;") && html.contains("a&amp;b"));
         assert!(html.contains("x&quot;y"));
-        assert!(html.contains("<details id=\"f0\" open>"), "a drifted feature opens");
+        assert!(
+            html.contains("<details id=\"f0\" open>"),
+            "a drifted feature opens"
+        );
     }
 }

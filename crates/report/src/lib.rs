@@ -62,6 +62,15 @@ pub fn number(x: Option<f64>) -> String {
     }
 }
 
+/// A p-value: as [`number`], except that one too small for a 64-bit float
+/// (it underflowed to 0) reads `< 1e-300`, not zero.
+pub fn pvalue(p: Option<f64>) -> String {
+    match p {
+        Some(0.0) => "< 1e-300".to_string(),
+        other => number(other),
+    }
+}
+
 /// A share in [0, 1] as a percentage with one decimal; `-` when undefined.
 pub fn percent(x: Option<f64>) -> String {
     x.map_or_else(|| "-".to_string(), |c| format!("{:.1}%", 100.0 * c))

@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use tidewatch_core::DriftReport;
 
-use crate::{number, percent, ranked, verdict};
+use crate::{number, percent, pvalue, ranked, verdict};
 
 /// Escapes the characters that would break a table cell or add markup.
 fn cell(text: &str) -> String {
@@ -54,7 +54,7 @@ fn write_report(s: &mut String, r: &DriftReport) -> std::fmt::Result {
                 s,
                 "| held-out AUC | {} (p-value {} that the classifier does no better than chance) |",
                 number(r.auc),
-                number(r.pvalue)
+                pvalue(r.pvalue)
             )?;
         }
         None => writeln!(

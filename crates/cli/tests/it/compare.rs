@@ -348,7 +348,11 @@ fn markdown_report_to_a_file() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(out.stdout.is_empty(), "the report goes to the file only");
+    let shown = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        shown.ends_with(&format!("report written to {}\n", path.display())),
+        "{shown}"
+    );
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(text.starts_with("# Drift report"), "{text}");
     assert!(text.contains("| drift coefficient | 0."), "{text}");
@@ -367,8 +371,20 @@ fn html_report_is_one_self_contained_page() {
     let (b, t) = weather();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("report.html");
-    let out = tidewatch(&["compare", &b, &t, "--format", "html", "-o", path.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = tidewatch(&[
+        "compare",
+        &b,
+        &t,
+        "--format",
+        "html",
+        "-o",
+        path.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let html = std::fs::read_to_string(&path).unwrap();
     assert!(html.starts_with("<!doctype html>"));
     // Nothing to fetch: no script, stylesheet or image links.
@@ -376,7 +392,14 @@ fn html_report_is_one_self_contained_page() {
         assert!(!html.contains(needle), "found {needle}");
     }
     // One chart per compared feature, plus the contributions.
-    assert_eq!(html.matches("<svg").count(), 6, "5 features + contributions");
-    assert!(html.contains("<summary><b>temp_max</b> (numeric"), "feature details");
+    assert_eq!(
+        html.matches("<svg").count(),
+        6,
+        "5 features + contributions"
+    );
+    assert!(
+        html.contains("<summary><b>temp_max</b> (numeric"),
+        "feature details"
+    );
     assert!(html.contains("drift coefficient"));
 }
