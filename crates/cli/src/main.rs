@@ -8,6 +8,7 @@
 
 mod args;
 mod output;
+mod progress;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -22,6 +23,8 @@ use tidewatch_core::{BaselineProfile, CompareOptions, ProfileBuilder, ProfileOpt
 use tidewatch_data::{Dataset, ReadOptions};
 
 use args::{ProfileArgs, ReadArgs, parse_pairs, source_of};
+use indicatif::ProgressBar;
+use progress::Progress;
 
 #[derive(Parser)]
 #[command(
@@ -56,6 +59,13 @@ enum Format {
     Html,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}
+
 #[derive(clap::Args)]
 struct CompareArgs {
     /// BASELINE TARGET, or only TARGET with --baseline: each a file, a
@@ -68,6 +78,10 @@ struct CompareArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     format: Format,
+    /// Colour the verdicts: auto (when standard output is a terminal and
+    /// NO_COLOR is unset), always, never.
+    #[arg(long, value_enum, default_value = "auto")]
+    color: ColorArg,
     /// Write the report to this file instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
@@ -145,17 +159,31 @@ struct ProfileCommandArgs {
 }
 
 /// Reads every row of `input` in the window.
-fn read(input: &str, options: &ReadOptions, what: &str) -> anyhow::Result<Vec<RecordBatch>> {
+fn read(
+    input: &str,
+    options: &ReadOptions,
+    what: &str,
+    bar: &ProgressBar,
+) -> anyhow::Result<Vec<RecordBatch>> {
     let dataset = Dataset::open(input, options).with_context(|| format!("reading the {what}"))?;
-    let (batches, report) = dataset
-        .read_all()
-        .with_context(|| format!("reading the {what}"))?;
+    let mut batches = dataset.batches();
+    let mut all = Vec::new();
+    for batch in batches.by_ref() {
+        let batch = batch.with_context(|| format!("reading the {what}"))?;
+        bar.inc(batch.num_rows() as u64);
+        all.push(batch);
+    }
+    bar.finish_and_clear();
+    let report = batches.report();
     for (column, n) in &report.bad_values {
         eprintln!(
             "tidewatch: {what}: {n} values of column {column:?} did not parse and count as missing"
         );
     }
-    Ok(batches)
+    if report.rows == 0 {
+        return Err(batches.empty_error()).with_context(|| format!("reading the {what}"));
+    }
+    Ok(all)
 }
 
 /// Profiles the baseline `input`, batch by batch as the files are read:
@@ -164,6 +192,7 @@ fn fit_baseline(
     input: &str,
     read_options: &ReadOptions,
     options: &ProfileOptions,
+    bar: &ProgressBar,
 ) -> anyhow::Result<BaselineProfile> {
     let dataset = Dataset::open(input, read_options).context("reading the baseline")?;
     let mut builder =
@@ -172,7 +201,9 @@ fn fit_baseline(
     for batch in batches.by_ref() {
         let batch = batch.context("reading the baseline")?;
         builder.update(&batch).context("profiling the baseline")?;
+        bar.inc(batch.num_rows() as u64);
     }
+    bar.finish_and_clear();
     let report = batches.report();
     for (column, n) in &report.bad_values {
         eprintln!(
@@ -192,7 +223,13 @@ fn profile(args: &ProfileCommandArgs) -> anyhow::Result<ExitCode> {
         .read
         .options(args.from.as_deref(), args.to.as_deref())?;
     let options = args.profile.options(!args.no_classifier)?;
-    let fitted = fit_baseline(&args.input, &read_options, &options)?;
+    let progress = Progress::new();
+    let fitted = fit_baseline(
+        &args.input,
+        &read_options,
+        &options,
+        &progress.rows("baseline"),
+    )?;
     let bytes = fitted.to_bytes()?;
     write_atomically(&args.output, &bytes)?;
     let mut out = std::io::stdout().lock();
@@ -260,6 +297,12 @@ fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
         Some(path) => path.display().to_string(),
         None => args.inputs[0].clone(),
     };
+    let progress = Progress::new();
+    let baseline_bar = match args.baseline {
+        Some(_) => ProgressBar::hidden(),
+        None => progress.rows("baseline"),
+    };
+    let target_bar = progress.rows("target");
     let baseline = || -> anyhow::Result<BaselineProfile> {
         match &args.baseline {
             Some(path) => {
@@ -276,6 +319,7 @@ fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
                     &args.inputs[0],
                     &options,
                     &args.profile.options(!args.no_classifier)?,
+                    &baseline_bar,
                 )
             }
         }
@@ -283,7 +327,7 @@ fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
     // The baseline and the target are read at the same time: decoding a
     // file is mostly one thread's work.
     let (profile, target) = std::thread::scope(|s| {
-        let target = s.spawn(|| read(target_input, &target_options, "target"));
+        let target = s.spawn(|| read(target_input, &target_options, "target", &target_bar));
         let profile = baseline();
         let target = target
             .join()
@@ -294,13 +338,22 @@ fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
     let report = profile
         .compare(&target, &compare_options)
         .context("comparing the target with the baseline")?;
+    let color = match args.color {
+        ColorArg::Always => true,
+        ColorArg::Never => false,
+        ColorArg::Auto => {
+            use std::io::IsTerminal;
+            std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    };
     let mut text = Vec::new();
     match args.format {
         Format::Json => {
             serde_json::to_writer_pretty(&mut text, &report)?;
             writeln!(text)?;
         }
-        Format::Table => output::table(&mut text, &report)?,
+        Format::Table => output::table(&mut text, &report, color)?,
         Format::Markdown => {
             text.extend_from_slice(tidewatch_report::markdown::render(&report).as_bytes());
         }
@@ -314,7 +367,7 @@ fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
         Some(path) => {
             write_atomically(path, &text)?;
             // The file holds the requested format; people see the table.
-            output::table(&mut out, &report)?;
+            output::table(&mut out, &report, color)?;
             writeln!(out, "report written to {}", path.display())?;
         }
         None => out.write_all(&text)?,

@@ -6,9 +6,13 @@ use tidewatch_core::methods::{self, MetricKind};
 use tidewatch_core::{BaselineProfile, DriftReport};
 use tidewatch_report::{number as fmt_num, percent, pvalue, verdict};
 
+const RED: &str = "\x1b[31m";
+const GREEN: &str = "\x1b[32m";
+const RESET: &str = "\x1b[0m";
+
 /// Prints the per-feature table (ordered by contribution when the domain
 /// classifier ran) and the dataset summary.
-pub fn table(out: &mut impl Write, report: &DriftReport) -> io::Result<()> {
+pub fn table(out: &mut impl Write, report: &DriftReport, color: bool) -> io::Result<()> {
     let rows: Vec<[String; 7]> = tidewatch_report::ranked(report)
         .iter()
         .map(|f| {
@@ -44,7 +48,25 @@ pub fn table(out: &mut impl Write, report: &DriftReport) -> io::Result<()> {
             .zip(widths)
             .map(|(c, w)| format!("{c:<w$}"))
             .collect();
-        writeln!(out, "{}", parts.join("  ").trim_end())
+        let text = parts.join("  ");
+        let text = text.trim_end();
+        // Colour the verdict (the last column) after padding, so escape
+        // codes never count as width.
+        let verdict_at = text.len() - cells[6].len();
+        let paint = match cells[6].as_str() {
+            v if v.starts_with("yes") => Some(RED),
+            "no" => Some(GREEN),
+            _ => None,
+        };
+        match paint {
+            Some(code) if color => writeln!(
+                out,
+                "{}{code}{}{RESET}",
+                &text[..verdict_at],
+                &text[verdict_at..]
+            ),
+            _ => writeln!(out, "{text}"),
+        }
     };
     line(out, &header.map(String::from))?;
     for r in &rows {
@@ -60,10 +82,11 @@ pub fn table(out: &mut impl Write, report: &DriftReport) -> io::Result<()> {
                 out,
                 "drift coefficient {c:.3}{interval} (threshold {:.2}: {}); held-out AUC {}, p-value {} (seed {}, {} + {} rows)",
                 report.threshold,
-                if report.has_drift == Some(true) {
-                    "drift"
-                } else {
-                    "no drift"
+                match (report.has_drift == Some(true), color) {
+                    (true, true) => format!("{RED}drift{RESET}"),
+                    (true, false) => "drift".to_string(),
+                    (false, true) => format!("{GREEN}no drift{RESET}"),
+                    (false, false) => "no drift".to_string(),
                 },
                 fmt_num(auc),
                 pvalue(p),

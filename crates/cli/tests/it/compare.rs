@@ -403,3 +403,21 @@ fn html_report_is_one_self_contained_page() {
     );
     assert!(html.contains("drift coefficient"));
 }
+
+#[test]
+fn colour_only_when_asked_or_on_a_terminal_and_no_progress_in_pipes() {
+    let (b, t) = weather();
+    let piped = tidewatch(&["compare", &b, &t]);
+    assert!(piped.status.success());
+    assert!(!String::from_utf8_lossy(&piped.stdout).contains('\x1b'));
+    assert!(piped.stderr.is_empty(), "no progress lines in a pipe");
+    let always = tidewatch(&["compare", &b, &t, "--color", "always"]);
+    let text = String::from_utf8(always.stdout).unwrap();
+    assert!(text.contains("\x1b[31myes (distribution)\x1b[0m"), "{text}");
+    // Escape codes never shift the columns: the plain text is the same.
+    let plain: String = text
+        .replace("\x1b[31m", "")
+        .replace("\x1b[32m", "")
+        .replace("\x1b[0m", "");
+    assert_eq!(plain, String::from_utf8(piped.stdout).unwrap());
+}
