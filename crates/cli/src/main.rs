@@ -82,6 +82,10 @@ struct CompareArgs {
     /// NO_COLOR is unset), always, never.
     #[arg(long, value_enum, default_value = "auto")]
     color: ColorArg,
+    /// Also write figures (summary, contributions, one distribution chart
+    /// per feature) into this folder, each as SVG and PNG.
+    #[arg(long, value_name = "DIR")]
+    figures: Option<PathBuf>,
     /// Write the report to this file instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
@@ -237,6 +241,27 @@ fn profile(args: &ProfileCommandArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Writes every figure of `report` into `dir` as SVG and PNG (rendered on
+/// all threads).
+fn write_figures(
+    dir: &std::path::Path,
+    report: &tidewatch_core::DriftReport,
+) -> anyhow::Result<()> {
+    use rayon::prelude::*;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    tidewatch_report::figures::figures(report)
+        .par_iter()
+        .try_for_each(|figure| -> anyhow::Result<()> {
+            let svg = dir.join(format!("{}.svg", figure.name));
+            std::fs::write(&svg, &figure.svg)
+                .with_context(|| format!("writing {}", svg.display()))?;
+            let png = dir.join(format!("{}.png", figure.name));
+            let bytes = tidewatch_report::figures::png(figure, 2.0)?;
+            std::fs::write(&png, bytes).with_context(|| format!("writing {}", png.display()))?;
+            Ok(())
+        })
+}
+
 /// Writes `bytes` to a temporary file beside `path`, then renames it into
 /// place: a reader never sees half a file.
 fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
@@ -361,6 +386,9 @@ fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
             let title = format!("{target_input} against {baseline_name}");
             text.extend_from_slice(tidewatch_report::html::render(&report, &title).as_bytes());
         }
+    }
+    if let Some(dir) = &args.figures {
+        write_figures(dir, &report)?;
     }
     let mut out = std::io::stdout().lock();
     match &args.output {

@@ -4,7 +4,8 @@
 //!
 //! * [`markdown`]: a Markdown document (for pull requests, wikis, chat);
 //! * [`html`]: one self-contained HTML page with inline SVG charts;
-//! * [`svg`]: the charts themselves.
+//! * [`svg`]: the charts themselves;
+//! * [`figures`]: the charts as SVG and PNG files.
 //!
 //! ```
 //! # fn demo(report: &tidewatch_core::DriftReport) {
@@ -16,6 +17,7 @@
 
 use tidewatch_core::{DriftReport, FeatureReport};
 
+pub mod figures;
 pub mod html;
 pub mod markdown;
 pub mod svg;

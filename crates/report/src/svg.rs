@@ -23,6 +23,20 @@ const CURVE_POINTS: usize = 128;
 /// Most categories drawn.
 const CATEGORIES_DRAWN: usize = 30;
 
+/// The figure's name, top left (the legend is top right).
+fn heading(s: &mut String, title: &str) {
+    let short: String = if title.chars().count() > 48 {
+        title.chars().take(47).chain(['…']).collect()
+    } else {
+        title.to_string()
+    };
+    let _ = write!(
+        s,
+        r#"<text x="8" y="13" font-weight="bold">{}</text>"#,
+        escape(&short)
+    );
+}
+
 fn legend(s: &mut String) {
     let _ = write!(
         s,
@@ -59,6 +73,7 @@ fn tick(x: f64) -> String {
 pub fn numeric(title: &str, hist: &Histogram, density: &Density) -> String {
     let mut s = String::new();
     open(&mut s, HEIGHT, title);
+    heading(&mut s, title);
     legend(&mut s);
     let (lo, hi) = match (hist.edges.first(), hist.edges.last()) {
         (Some(&a), Some(&b)) if b > a => (a, b),
@@ -186,11 +201,13 @@ pub fn categorical(title: &str, freq: &CategoryFrequencies) -> String {
         };
     let mut s = String::new();
     open(&mut s, height, title);
+    heading(&mut s, title);
     legend(&mut s);
     let total = |v: &[u64]| v.iter().sum::<u64>().max(1) as f64;
     let (tb, tt) = (total(&freq.baseline), total(&freq.target));
     let label_w = 150.0;
-    let bar_w = WIDTH - label_w - 60.0;
+    // Room on the right for the two shares of the longest bar.
+    let bar_w = WIDTH - label_w - 110.0;
     let max_share = freq
         .baseline
         .iter()
@@ -267,5 +284,72 @@ pub fn contributions(bars: &[(&str, f64)], limit: usize) -> String {
         );
     }
     s.push_str("</svg>");
+    s
+}
+
+/// The drift summary: the drift coefficient against its threshold, and the
+/// share of drifted features against the dataset-drift share.
+pub fn summary(report: &tidewatch_core::DriftReport) -> String {
+    let mut s = String::new();
+    open(&mut s, 110.0, "drift summary");
+    let bar_x = 170.0;
+    let bar_w = WIDTH - bar_x - 70.0;
+    let mut gauge = |y: f64, label: &str, value: Option<f64>, mark: f64, drift: bool| {
+        let colour = if drift { "#C0392B" } else { "#2E8B57" };
+        let _ = write!(
+            s,
+            r##"<text x="{}" y="{:.1}" text-anchor="end">{}</text><rect x="{bar_x}" y="{:.1}" width="{bar_w}" height="14" fill="#eee"/>"##,
+            bar_x - 8.0,
+            y + 11.0,
+            escape(label),
+            y
+        );
+        match value {
+            Some(v) => {
+                let _ = write!(
+                    s,
+                    r##"<rect x="{bar_x}" y="{:.1}" width="{:.1}" height="14" fill="{colour}"/><text x="{:.1}" y="{:.1}">{v:.3}</text>"##,
+                    y,
+                    v.clamp(0.0, 1.0) * bar_w,
+                    bar_x + bar_w + 6.0,
+                    y + 11.0
+                );
+            }
+            None => {
+                let _ = write!(
+                    s,
+                    r#"<text x="{:.1}" y="{:.1}">not computed</text>"#,
+                    bar_x + 6.0,
+                    y + 11.0
+                );
+            }
+        }
+        let _ = write!(
+            s,
+            r##"<line x1="{x:.1}" y1="{:.1}" x2="{x:.1}" y2="{:.1}" stroke="#222" stroke-width="2"/>"##,
+            y - 3.0,
+            y + 17.0,
+            x = bar_x + mark.clamp(0.0, 1.0) * bar_w
+        );
+    };
+    gauge(
+        22.0,
+        "drift coefficient",
+        report.drift_coefficient,
+        report.threshold,
+        report.has_drift == Some(true),
+    );
+    gauge(
+        52.0,
+        "drifted features (share)",
+        Some(report.drift_share),
+        report.drift_share_threshold,
+        report.dataset_drift,
+    );
+    let _ = write!(
+        s,
+        r#"<text x="{bar_x}" y="98">the black marks are the thresholds; {} of {} features drifted</text></svg>"#,
+        report.drifted_features, report.feature_count
+    );
     s
 }

@@ -421,3 +421,36 @@ fn colour_only_when_asked_or_on_a_terminal_and_no_progress_in_pipes() {
         .replace("\x1b[0m", "");
     assert_eq!(plain, String::from_utf8(piped.stdout).unwrap());
 }
+
+#[test]
+fn figures_are_written_as_svg_and_png() {
+    let (b, t) = weather();
+    let dir = tempfile::tempdir().unwrap();
+    let figures = dir.path().join("figures");
+    let out = tidewatch(&["compare", &b, &t, "--figures", figures.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut names: Vec<String> = std::fs::read_dir(&figures)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    // Summary, contributions and the five compared features, twice each.
+    assert_eq!(names.len(), 14, "{names:?}");
+    assert!(
+        names.contains(&"feature-01-weather.png".to_string()),
+        "{names:?}"
+    );
+    for name in &names {
+        let bytes = std::fs::read(figures.join(name)).unwrap();
+        if name.ends_with(".png") {
+            assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{name}");
+            assert!(bytes.len() > 2000, "{name} has content");
+        } else {
+            assert!(bytes.starts_with(b"<?xml"), "{name}");
+        }
+    }
+}
