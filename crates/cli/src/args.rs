@@ -36,6 +36,9 @@ pub struct ReadArgs {
     /// CSV field delimiter.
     #[arg(long, default_value = ",")]
     pub delimiter: char,
+    /// CSV quote character.
+    #[arg(long, default_value = "\"")]
+    pub quote: char,
     /// CSV files have no header row (columns are column_1, column_2, ...).
     #[arg(long)]
     pub no_header: bool,
@@ -83,8 +86,8 @@ impl ReadArgs {
                 .map_err(|e: String| anyhow::anyhow!("--input-format: {e}"))?,
             csv: tidewatch_data::csv::CsvOptions {
                 delimiter: self.delimiter as u8,
+                quote: self.quote as u8,
                 header: !self.no_header,
-                ..Default::default()
             },
             infer_rows: (self.infer_rows > 0).then_some(self.infer_rows),
             column_types,

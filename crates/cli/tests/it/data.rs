@@ -252,3 +252,29 @@ fn bad_values_fail_with_their_place_or_count_as_missing() {
         "{err}"
     );
 }
+
+#[test]
+fn csv_dialects_and_files_without_header() {
+    let dir = tempfile::tempdir().unwrap();
+    let semi = dir.path().join("semi.csv");
+    std::fs::write(&semi, "x;label\n1.5;'a;b'\n2.5;'c'\n3.5;'a;b'\n").unwrap();
+    let s = semi.to_str().unwrap();
+    let r = report(&[s, s, "--delimiter", ";", "--quote", "'", "--no-classifier"]);
+    let names: Vec<&str> = r["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["x", "label"]);
+    let bare = dir.path().join("bare.csv");
+    std::fs::write(&bare, "1.5,a\n2.5,b\n").unwrap();
+    let b = bare.to_str().unwrap();
+    let r = report(&[b, b, "--no-header", "--no-classifier"]);
+    assert_eq!(r["features"][0]["name"], "column_1");
+    let err = fails(&["compare", s, s, "--delimiter", "§"]);
+    assert!(
+        err.contains("--delimiter") && err.contains("ASCII"),
+        "{err}"
+    );
+}
