@@ -4,7 +4,7 @@ use std::io::{self, Write};
 
 use tidewatch_core::methods::{self, MetricKind};
 use tidewatch_core::{BaselineProfile, DriftReport};
-use tidewatch_report::{number as fmt_num, percent, pvalue, verdict};
+use tidewatch_report::{FEATURE_COLUMNS, feature_cells, number as fmt_num, pvalue};
 
 const RED: &str = "\x1b[31m";
 const GREEN: &str = "\x1b[32m";
@@ -13,29 +13,13 @@ const RESET: &str = "\x1b[0m";
 /// Prints the per-feature table (ordered by contribution when the domain
 /// classifier ran) and the dataset summary.
 pub fn table(out: &mut impl Write, report: &DriftReport, color: bool) -> io::Result<()> {
-    let rows: Vec<[String; 7]> = tidewatch_report::ranked(report)
+    // The shared feature columns but the missing rates, which only the
+    // JSON, Markdown and HTML reports carry.
+    let rows: Vec<Vec<String>> = tidewatch_report::ranked(report)
         .iter()
-        .map(|f| {
-            [
-                f.name.clone(),
-                f.kind.to_string(),
-                percent(f.contribution),
-                f.method.clone().unwrap_or_else(|| "-".into()),
-                fmt_num(f.score),
-                fmt_num(f.threshold),
-                verdict(f),
-            ]
-        })
+        .map(|f| feature_cells(f)[..7].to_vec())
         .collect();
-    let header = [
-        "feature",
-        "kind",
-        "contribution",
-        "method",
-        "score",
-        "threshold",
-        "drifted",
-    ];
+    let header: [&str; 7] = FEATURE_COLUMNS[..7].try_into().expect("7 columns");
     let mut widths = header.map(str::len);
     for r in &rows {
         for (w, c) in widths.iter_mut().zip(r) {

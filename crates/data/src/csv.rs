@@ -2,7 +2,7 @@
 //! types inferred from the first rows or given.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
@@ -81,12 +81,7 @@ pub(crate) fn apply_overrides(
             "{}: no column {} to set the type of (columns: {})",
             path.display(),
             unknown.join(", "),
-            schema
-                .fields()
-                .iter()
-                .map(|f| f.name().as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+            crate::column_list(&schema)
         )));
     }
     let fields: Vec<Field> = schema
@@ -116,26 +111,42 @@ pub fn read(
     let read_as = match bad_values {
         BadValues::Fail => schema.clone(),
         // Read every column as text, then cast leniently.
-        BadValues::Missing => Arc::new(Schema::new(
-            schema
-                .fields()
-                .iter()
-                .map(|f| Field::new(f.name(), DataType::Utf8, true))
-                .collect::<Vec<_>>(),
-        )),
+        BadValues::Missing => as_text(&schema),
     };
     let reader = ReaderBuilder::new(read_as)
         .with_format(dialect(options))
         .with_batch_size(batch_size)
         .build(text)
         .map_err(|e| format_error(&path, e, Some(&schema)))?;
-    Ok(Box::new(reader.map(move |batch| {
+    Ok(decoded(reader, path, schema, bad_values))
+}
+
+/// `schema` with every column as text.
+pub(crate) fn as_text(schema: &Schema) -> SchemaRef {
+    Arc::new(Schema::new(
+        schema
+            .fields()
+            .iter()
+            .map(|f| Field::new(f.name(), DataType::Utf8, true))
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// A reader's batches as [`Decoded`]: errors name the file and column;
+/// with [`BadValues::Missing`] the text batches are cast to `schema`.
+pub(crate) fn decoded(
+    reader: impl Iterator<Item = Result<RecordBatch, ArrowError>> + Send + 'static,
+    path: PathBuf,
+    schema: SchemaRef,
+    bad_values: BadValues,
+) -> Decoded {
+    Box::new(reader.map(move |batch| {
         let batch = batch.map_err(|e| format_error(&path, e, Some(&schema)))?;
         match bad_values {
             BadValues::Fail => Ok((batch, BTreeMap::new())),
             BadValues::Missing => cast_leniently(&path, &batch, &schema),
         }
-    })))
+    }))
 }
 
 /// Casts a batch of text columns to `schema`, nulls for values that do not

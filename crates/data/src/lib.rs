@@ -101,6 +101,16 @@ pub enum Error {
     Options(String),
 }
 
+/// The column names of `schema`, comma separated (for error messages).
+pub(crate) fn column_list(schema: &arrow_schema::Schema) -> String {
+    schema
+        .fields()
+        .iter()
+        .map(|f| f.name().as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Values that did not parse and count as missing, by column.
 pub type BadValueCounts = BTreeMap<String, u64>;
 

@@ -4,13 +4,12 @@
 use std::collections::BTreeMap;
 use std::io::BufReader;
 use std::path::Path;
-use std::sync::Arc;
 
 use arrow_json::ReaderBuilder;
 use arrow_json::reader::infer_json_schema;
-use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use arrow_schema::{Schema, SchemaRef};
 
-use crate::csv::{apply_overrides, cast_leniently, format_error};
+use crate::csv::{apply_overrides, as_text, decoded, format_error};
 use crate::files::open_text;
 use crate::{BadValues, ColumnType, Decoded, Error};
 
@@ -47,32 +46,21 @@ pub fn read(
     let builder = match bad_values {
         BadValues::Fail => ReaderBuilder::new(schema.clone()),
         // Every value as text, then cast leniently.
-        BadValues::Missing => ReaderBuilder::new(Arc::new(Schema::new(
-            schema
-                .fields()
-                .iter()
-                .map(|f| Field::new(f.name(), DataType::Utf8, true))
-                .collect::<Vec<_>>(),
-        )))
-        .with_coerce_primitive(true),
+        BadValues::Missing => ReaderBuilder::new(as_text(&schema)).with_coerce_primitive(true),
     };
     let reader = builder
         .with_batch_size(batch_size)
         .build(text)
         .map_err(|e| format_error(&path, e, Some(&schema)))?;
-    Ok(Box::new(reader.map(move |batch| {
-        let batch = batch.map_err(|e| format_error(&path, e, Some(&schema)))?;
-        match bad_values {
-            BadValues::Fail => Ok((batch, BTreeMap::new())),
-            BadValues::Missing => cast_leniently(&path, &batch, &schema),
-        }
-    })))
+    Ok(decoded(reader, path, schema, bad_values))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use arrow_schema::DataType;
     use std::io::Write;
+    use std::sync::Arc;
 
     #[test]
     fn reads_objects_with_missing_fields_and_counts_bad_values() {

@@ -79,12 +79,7 @@ impl TimeWindow {
             Error::Options(format!(
                 "no time column {:?} (columns: {})",
                 self.column,
-                schema
-                    .fields()
-                    .iter()
-                    .map(|f| f.name().as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                crate::column_list(schema)
             ))
         })?;
         match field.data_type() {

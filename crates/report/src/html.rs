@@ -9,7 +9,9 @@ use std::fmt::Write;
 use tidewatch_core::report::Distribution;
 use tidewatch_core::{DriftReport, FeatureReport};
 
-use crate::{escape, number, percent, pvalue, ranked, svg, verdict};
+use crate::{
+    FEATURE_COLUMNS, escape, feature_cells, number, percent, pvalue, ranked, svg, verdict,
+};
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em auto;max-width:70em;padding:0 1em;color:#222}\
 table{border-collapse:collapse;margin:0.5em 0}td,th{border-bottom:1px solid #ddd;padding:3px 10px;text-align:left;white-space:nowrap}\
@@ -150,27 +152,29 @@ fn write_page(s: &mut String, r: &DriftReport, title: &str) -> std::fmt::Result 
         )?;
     }
     // The features table.
-    s.push_str("<h2>Features</h2><div style=\"overflow-x:auto\"><table><tr><th>feature</th><th>kind</th><th class=\"n\">contribution</th><th>method</th><th class=\"n\">score</th><th class=\"n\">threshold</th><th>drifted</th><th class=\"n\">missing: baseline / target</th></tr>");
+    s.push_str("<h2>Features</h2><div style=\"overflow-x:auto\"><table><tr>");
+    // Numbers align right: contribution, score, threshold, missing.
+    let numeric = |i: usize| matches!(i, 2 | 4 | 5 | 7);
+    for (i, name) in FEATURE_COLUMNS.iter().enumerate() {
+        let class = if numeric(i) { " class=\"n\"" } else { "" };
+        write!(s, "<th{class}>{name}</th>")?;
+    }
+    s.push_str("</tr>");
     for (k, f) in features.iter().enumerate() {
-        let drifted = verdict(f);
-        let class = if f.drift_detected {
-            " class=\"yes\""
-        } else {
-            ""
-        };
-        write!(
-            s,
-            "<tr><td><a href=\"#f{k}\">{}</a></td><td>{}</td><td class=\"n\">{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td{class}>{}</td><td class=\"n\">{} / {}</td></tr>",
-            escape(&f.name),
-            f.kind,
-            percent(f.contribution),
-            escape(f.method.as_deref().unwrap_or("-")),
-            number(f.score),
-            number(f.threshold),
-            escape(&drifted),
-            percent(Some(f.missing.baseline_rate)),
-            percent(Some(f.missing.target_rate)),
-        )?;
+        s.push_str("<tr>");
+        for (i, text) in feature_cells(f).iter().enumerate() {
+            let class = match i {
+                _ if numeric(i) => " class=\"n\"",
+                6 if f.drift_detected => " class=\"yes\"",
+                _ => "",
+            };
+            if i == 0 {
+                write!(s, "<td><a href=\"#f{k}\">{}</a></td>", escape(text))?;
+            } else {
+                write!(s, "<td{class}>{}</td>", escape(text))?;
+            }
+        }
+        s.push_str("</tr>");
     }
     s.push_str("</table></div><h2>Feature details</h2>");
     let mut opened = 0;

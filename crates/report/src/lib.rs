@@ -78,6 +78,37 @@ pub fn percent(x: Option<f64>) -> String {
     x.map_or_else(|| "-".to_string(), |c| format!("{:.1}%", 100.0 * c))
 }
 
+/// The columns of a feature's row in the features tables.
+pub const FEATURE_COLUMNS: [&str; 8] = [
+    "feature",
+    "kind",
+    "contribution",
+    "method",
+    "score",
+    "threshold",
+    "drifted",
+    "missing: baseline / target",
+];
+
+/// A feature's row in the features tables, as plain text, in the order of
+/// [`FEATURE_COLUMNS`].
+pub fn feature_cells(f: &FeatureReport) -> [String; 8] {
+    [
+        f.name.clone(),
+        f.kind.to_string(),
+        percent(f.contribution),
+        f.method.clone().unwrap_or_else(|| "-".into()),
+        number(f.score),
+        number(f.threshold),
+        verdict(f),
+        format!(
+            "{} / {}",
+            percent(Some(f.missing.baseline_rate)),
+            percent(Some(f.missing.target_rate))
+        ),
+    ]
+}
+
 /// A feature's verdict: `-` when nothing decides it, else yes (with the
 /// reasons) or no.
 pub fn verdict(f: &FeatureReport) -> String {

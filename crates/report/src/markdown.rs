@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use tidewatch_core::DriftReport;
 
-use crate::{number, percent, pvalue, ranked, verdict};
+use crate::{FEATURE_COLUMNS, feature_cells, number, pvalue, ranked};
 
 /// Escapes the characters that would break a table cell or add markup.
 fn cell(text: &str) -> String {
@@ -83,25 +83,11 @@ fn write_report(s: &mut String, r: &DriftReport) -> std::fmt::Result {
         r.baseline_rows, r.target_rows
     )?;
     writeln!(s, "## Features\n")?;
-    writeln!(
-        s,
-        "| feature | kind | contribution | method | score | threshold | drifted | missing (baseline, target) |"
-    )?;
+    writeln!(s, "| {} |", FEATURE_COLUMNS.join(" | "))?;
     writeln!(s, "|---|---|---:|---|---:|---:|---|---:|")?;
     for f in ranked(r) {
-        writeln!(
-            s,
-            "| {} | {} | {} | {} | {} | {} | {} | {}, {} |",
-            cell(&f.name),
-            f.kind,
-            percent(f.contribution),
-            cell(f.method.as_deref().unwrap_or("-")),
-            number(f.score),
-            number(f.threshold),
-            verdict(f),
-            percent(Some(f.missing.baseline_rate)),
-            percent(Some(f.missing.target_rate)),
-        )?;
+        let cells = feature_cells(f).map(|c| cell(&c));
+        writeln!(s, "| {} |", cells.join(" | "))?;
     }
     let schema = &r.schema;
     if !schema.baseline_only.is_empty()

@@ -329,17 +329,18 @@ fn methods_lists_the_registry() {
     }
 }
 
-#[test]
-fn markdown_report_to_a_file() {
+/// Runs `compare` on the weather data writing `--format format` to a
+/// file; returns what the terminal showed and the file's text.
+fn report_to_file(format: &str) -> (String, String, std::path::PathBuf) {
     let (b, t) = weather();
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("report.md");
+    let path = dir.path().join(format!("report.{format}"));
     let out = tidewatch(&[
         "compare",
         &b,
         &t,
         "--format",
-        "markdown",
+        format,
         "-o",
         path.to_str().unwrap(),
     ]);
@@ -348,12 +349,17 @@ fn markdown_report_to_a_file() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let shown = String::from_utf8(out.stdout).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    (String::from_utf8(out.stdout).unwrap(), text, path)
+}
+
+#[test]
+fn markdown_report_to_a_file() {
+    let (shown, text, path) = report_to_file("markdown");
     assert!(
         shown.ends_with(&format!("report written to {}\n", path.display())),
         "{shown}"
     );
-    let text = std::fs::read_to_string(&path).unwrap();
     assert!(text.starts_with("# Drift report"), "{text}");
     assert!(text.contains("| drift coefficient | 0."), "{text}");
     // Features ranked by contribution: weather (most) comes before wind.
@@ -368,24 +374,7 @@ fn markdown_report_to_a_file() {
 
 #[test]
 fn html_report_is_one_self_contained_page() {
-    let (b, t) = weather();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("report.html");
-    let out = tidewatch(&[
-        "compare",
-        &b,
-        &t,
-        "--format",
-        "html",
-        "-o",
-        path.to_str().unwrap(),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let html = std::fs::read_to_string(&path).unwrap();
+    let (_, html, _) = report_to_file("html");
     assert!(html.starts_with("<!doctype html>"));
     // Nothing to fetch: no script, stylesheet or image links.
     for needle in ["<script", "<link", "src=", "@import", "url("] {
