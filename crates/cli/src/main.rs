@@ -16,7 +16,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use arrow_array::RecordBatch;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use tidewatch_core::stats::correction::Correction;
 use tidewatch_core::stats::kde::Bandwidth;
 use tidewatch_core::{BaselineProfile, CompareOptions, ProfileBuilder, ProfileOptions};
@@ -408,9 +408,43 @@ fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+/// The options of `compare` that profiling the baseline uses, as given on
+/// the command line (they cannot apply to a stored baseline).
+fn profile_options_given(matches: &clap::ArgMatches) -> Vec<String> {
+    const FIXED: [&str; 11] = [
+        "features",
+        "exclude",
+        "categorical",
+        "numeric",
+        "text",
+        "kind_rule",
+        "bins",
+        "max_bins",
+        "classifier_budget",
+        "baseline_from",
+        "baseline_to",
+    ];
+    let Some(compare) = matches.subcommand_matches("compare") else {
+        return Vec::new();
+    };
+    FIXED
+        .iter()
+        .filter(|id| compare.value_source(id) == Some(clap::parser::ValueSource::CommandLine))
+        .map(|id| format!("--{}", id.replace('_', "-")))
+        .collect()
+}
+
+fn run(cli: Cli, profile_options: &[String]) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Compare(args) => compare(&args),
+        Command::Compare(args) => {
+            if args.baseline.is_some() && !profile_options.is_empty() {
+                bail!(
+                    "{} cannot change a stored baseline: they apply when it is profiled (run `tidewatch profile` with them)",
+                    profile_options.join(", ")
+                );
+            }
+            compare(&args)
+        }
         Command::Profile(args) => profile(&args),
         Command::Methods => {
             let mut out = std::io::stdout().lock();
@@ -423,20 +457,24 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 fn main() -> ExitCode {
     // Usage errors are bad input (exit 1); clap's own code would be 2, which
     // tidewatch keeps for internal errors.
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m).map(|cli| (cli, m)));
+    let (cli, matches) = match parsed {
+        Ok(parsed) => parsed,
         Err(e) => {
             let _ = e.print();
             return ExitCode::from(if e.use_stderr() { 1 } else { 0 });
         }
     };
+    let given = profile_options_given(&matches);
     // A panic is a bug in tidewatch, never the user's fault: say so, exit 2.
     std::panic::set_hook(Box::new(|info| {
         eprintln!(
             "tidewatch: internal error: {info}\nThis is a bug in tidewatch, please report it with the command that caused it."
         );
     }));
-    let outcome = match std::panic::catch_unwind(|| run(cli)) {
+    let outcome = match std::panic::catch_unwind(|| run(cli, &given)) {
         Ok(outcome) => outcome,
         Err(_) => return ExitCode::from(2),
     };
