@@ -10,7 +10,8 @@ use tidewatch_core::report::Distribution;
 use tidewatch_core::{DriftReport, FeatureReport};
 
 use crate::{
-    FEATURE_COLUMNS, escape, feature_cells, number, percent, pvalue, ranked, svg, verdict,
+    FEATURE_COLUMNS, coefficient_interval, escape, feature_cells, number, percent, pvalue, ranked,
+    svg, verdict,
 };
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em auto;max-width:70em;padding:0 1em;color:#222}\
@@ -49,10 +50,7 @@ fn write_page(s: &mut String, r: &DriftReport, title: &str) -> std::fmt::Result 
     s.push_str("<table>");
     match r.drift_coefficient {
         Some(c) => {
-            let interval = r
-                .drift_coefficient_interval
-                .map(|(lo, hi)| format!(" (interval {lo:.3} to {hi:.3})"))
-                .unwrap_or_default();
+            let interval = coefficient_interval(r);
             let (class, word) = if r.has_drift == Some(true) {
                 ("drift", "drift")
             } else {

@@ -73,6 +73,15 @@ pub fn pvalue(p: Option<f64>) -> String {
     }
 }
 
+/// The drift coefficient's interval over the repeated splits, as
+/// ` (interval LO to HI)`; empty when there is none.
+pub fn coefficient_interval(report: &DriftReport) -> String {
+    report
+        .drift_coefficient_interval
+        .map(|(lo, hi)| format!(" (interval {lo:.3} to {hi:.3})"))
+        .unwrap_or_default()
+}
+
 /// A share in [0, 1] as a percentage with one decimal; `-` when undefined.
 pub fn percent(x: Option<f64>) -> String {
     x.map_or_else(|| "-".to_string(), |c| format!("{:.1}%", 100.0 * c))

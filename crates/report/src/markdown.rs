@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use tidewatch_core::DriftReport;
 
-use crate::{FEATURE_COLUMNS, feature_cells, number, pvalue, ranked};
+use crate::{FEATURE_COLUMNS, coefficient_interval, feature_cells, number, pvalue, ranked};
 
 /// Escapes the characters that would break a table cell or add markup.
 fn cell(text: &str) -> String {
@@ -36,10 +36,7 @@ fn write_report(s: &mut String, r: &DriftReport) -> std::fmt::Result {
     writeln!(s, "| | |\n|---|---|")?;
     match r.drift_coefficient {
         Some(c) => {
-            let interval = r
-                .drift_coefficient_interval
-                .map(|(lo, hi)| format!(" (interval {lo:.3} to {hi:.3})"))
-                .unwrap_or_default();
+            let interval = coefficient_interval(r);
             let verdict = if r.has_drift == Some(true) {
                 "**drift**"
             } else {
