@@ -89,25 +89,24 @@ fn main() {
         let labels: Vec<bool> = (0..2 * rows).map(|i| i >= rows).collect();
         let split = stratified_halves(&labels, &mut Rng::new(42));
         // Raw values of the rows at `idx`: numeric columns, then category codes.
+        fn pick<T: Copy>(
+            base: &[Vec<T>],
+            target: &[Vec<T>],
+            rows: usize,
+            idx: &[usize],
+        ) -> Vec<Vec<T>> {
+            base.iter()
+                .zip(target)
+                .map(|(b, tg)| {
+                    idx.iter()
+                        .map(|&i| if i < rows { b[i] } else { tg[i - rows] })
+                        .collect()
+                })
+                .collect()
+        }
         let raw = |idx: &[usize]| -> (Vec<Vec<f64>>, Vec<Vec<Option<u32>>>) {
-            let num = bn
-                .iter()
-                .zip(&tn)
-                .map(|(b, tg)| {
-                    idx.iter()
-                        .map(|&i| if i < rows { b[i] } else { tg[i - rows] })
-                        .collect()
-                })
-                .collect();
-            let cat = bc
-                .iter()
-                .zip(&tc)
-                .map(|(b, tg)| {
-                    idx.iter()
-                        .map(|&i| if i < rows { b[i] } else { tg[i - rows] })
-                        .collect()
-                })
-                .collect();
+            let num = pick(&bn, &tn, rows, idx);
+            let cat = pick(&bc, &tc, rows, idx);
             (num, cat)
         };
         let t = Instant::now();
