@@ -162,20 +162,20 @@ struct ProfileCommandArgs {
     profile: ProfileArgs,
 }
 
-/// Reads every row of `input` in the window.
-fn read(
-    input: &str,
-    options: &ReadOptions,
+/// Feeds every batch of `dataset` to `consume`, as the files are read:
+/// memory holds what `consume` keeps, not the data. Reports values that did
+/// not parse (counted as missing) on stderr; no rows at all is an error.
+fn stream(
+    dataset: &Dataset,
     what: &str,
     bar: &ProgressBar,
-) -> anyhow::Result<Vec<RecordBatch>> {
-    let dataset = Dataset::open(input, options).with_context(|| format!("reading the {what}"))?;
+    mut consume: impl FnMut(&RecordBatch) -> tidewatch_core::Result<()>,
+) -> anyhow::Result<()> {
     let mut batches = dataset.batches();
-    let mut all = Vec::new();
     for batch in batches.by_ref() {
         let batch = batch.with_context(|| format!("reading the {what}"))?;
+        consume(&batch).with_context(|| format!("profiling the {what}"))?;
         bar.inc(batch.num_rows() as u64);
-        all.push(batch);
     }
     bar.finish_and_clear();
     let report = batches.report();
@@ -187,36 +187,24 @@ fn read(
     if report.rows == 0 {
         return Err(batches.empty_error()).with_context(|| format!("reading the {what}"));
     }
-    Ok(all)
+    Ok(())
 }
 
-/// Profiles the baseline `input`, batch by batch as the files are read:
-/// memory holds what the profile keeps, not the data.
+fn open(input: &str, options: &ReadOptions, what: &str) -> anyhow::Result<Dataset> {
+    Dataset::open(input, options).with_context(|| format!("reading the {what}"))
+}
+
+/// Profiles the baseline `input`, batch by batch as the files are read.
 fn fit_baseline(
     input: &str,
     read_options: &ReadOptions,
     options: &ProfileOptions,
     bar: &ProgressBar,
 ) -> anyhow::Result<BaselineProfile> {
-    let dataset = Dataset::open(input, read_options).context("reading the baseline")?;
+    let dataset = open(input, read_options, "baseline")?;
     let mut builder =
         ProfileBuilder::new(dataset.schema(), options).context("profiling the baseline")?;
-    let mut batches = dataset.batches();
-    for batch in batches.by_ref() {
-        let batch = batch.context("reading the baseline")?;
-        builder.update(&batch).context("profiling the baseline")?;
-        bar.inc(batch.num_rows() as u64);
-    }
-    bar.finish_and_clear();
-    let report = batches.report();
-    for (column, n) in &report.bad_values {
-        eprintln!(
-            "tidewatch: baseline: {n} values of column {column:?} did not parse and count as missing"
-        );
-    }
-    if builder.rows() == 0 {
-        return Err(batches.empty_error()).context("reading the baseline");
-    }
+    stream(&dataset, "baseline", bar, |b| builder.update(b))?;
     let mut fitted = builder.finish().context("profiling the baseline")?;
     fitted.source = Some(source_of(&dataset, read_options));
     Ok(fitted)
@@ -328,40 +316,55 @@ fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
         None => progress.rows("baseline"),
     };
     let target_bar = progress.rows("target");
-    let baseline = || -> anyhow::Result<BaselineProfile> {
-        match &args.baseline {
-            Some(path) => {
-                let bytes =
-                    std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-                Ok(BaselineProfile::from_bytes(&bytes)
-                    .with_context(|| format!("reading {}", path.display()))?)
-            }
-            None => {
-                let options = args
-                    .read
-                    .options(args.baseline_from.as_deref(), args.baseline_to.as_deref())?;
-                fit_baseline(
-                    &args.inputs[0],
-                    &options,
-                    &args.profile.options(!args.no_classifier)?,
-                    &baseline_bar,
-                )
-            }
+    let seed = compare_options.seed;
+    let (profile, target) = match &args.baseline {
+        Some(path) => {
+            let bytes =
+                std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            let profile = BaselineProfile::from_bytes(&bytes)
+                .with_context(|| format!("reading {}", path.display()))?;
+            let dataset = open(target_input, &target_options, "target")?;
+            let mut target = profile
+                .target(dataset.schema(), seed)
+                .context("reading the target")?;
+            stream(&dataset, "target", &target_bar, |b| target.update(b))?;
+            (profile, target)
+        }
+        None => {
+            let read_options = args
+                .read
+                .options(args.baseline_from.as_deref(), args.baseline_to.as_deref())?;
+            let options = args.profile.options(!args.no_classifier)?;
+            // Both inputs are opened, then read, at the same time: decoding
+            // a file is mostly one thread's work. The target's accumulator
+            // needs only the baseline's columns and options, not its rows.
+            let (baseline, target) = std::thread::scope(|s| {
+                let target = s.spawn(|| open(target_input, &target_options, "target"));
+                let baseline = open(&args.inputs[0], &read_options, "baseline");
+                (baseline, join(target))
+            });
+            let (baseline, target_data) = (baseline?, target?);
+            let mut builder = ProfileBuilder::new(baseline.schema(), &options)
+                .context("profiling the baseline")?;
+            let mut target = builder
+                .target(target_data.schema(), seed)
+                .context("reading the target")?;
+            let (b, t) = std::thread::scope(|s| {
+                let t =
+                    s.spawn(|| stream(&target_data, "target", &target_bar, |b| target.update(b)));
+                let b = stream(&baseline, "baseline", &baseline_bar, |b| builder.update(b));
+                (b, join(t))
+            });
+            b?;
+            t?;
+            let mut fitted = builder.finish().context("profiling the baseline")?;
+            fitted.source = Some(source_of(&baseline, &read_options));
+            (fitted, target)
         }
     };
-    // The baseline and the target are read at the same time: decoding a
-    // file is mostly one thread's work.
-    let (profile, target) = std::thread::scope(|s| {
-        let target = s.spawn(|| read(target_input, &target_options, "target", &target_bar));
-        let profile = baseline();
-        let target = target
-            .join()
-            .unwrap_or_else(|p| std::panic::resume_unwind(p));
-        (profile, target)
-    });
-    let (profile, target) = (profile?, target?);
+    let target = target.finish().context("reading the target")?;
     let report = profile
-        .compare(&target, &compare_options)
+        .compare_target(target, &compare_options)
         .context("comparing the target with the baseline")?;
     let color = match args.color {
         ColorArg::Always => true,
@@ -406,6 +409,13 @@ fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The result of a scoped thread; its panic goes on unwinding here.
+fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    handle
+        .join()
+        .unwrap_or_else(|p| std::panic::resume_unwind(p))
 }
 
 /// The options of `compare` that profiling the baseline uses, as given on

@@ -6,7 +6,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::Float64Type;
-use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_array::{Array, ArrayRef};
 use arrow_cast::display::{ArrayFormatter, FormatOptions};
 use arrow_schema::DataType;
 
@@ -36,14 +36,6 @@ impl Hasher for Fnv1a {
 
 /// The label used for a missing categorical value.
 pub const MISSING_LABEL: &str = "<missing>";
-
-/// The arrays of column `name` across `batches` (absent batches skipped).
-pub(crate) fn arrays<'a>(batches: &'a [RecordBatch], name: &str) -> Vec<&'a ArrayRef> {
-    batches
-        .iter()
-        .filter_map(|b| b.schema().index_of(name).ok().map(|i| b.column(i)))
-        .collect()
-}
 
 /// An array cast to 64-bit floats (numbers, and strings that parse as
 /// numbers), or an error naming the column.
@@ -177,32 +169,6 @@ pub(crate) fn numeric_rows(name: &str, arrays: &[&ArrayRef]) -> Result<Vec<f64>>
             Some(v) if v.is_finite() => v,
             _ => f64::NAN,
         }));
-    }
-    Ok(out)
-}
-
-/// A categorical column as codes, one per row: the code of the row's label
-/// in `codes`, `unseen` for labels not in it, `None` for missing values
-/// (null; NaN and infinities in float columns).
-pub(crate) fn category_code_rows(
-    name: &str,
-    arrays: &[&ArrayRef],
-    codes: &HashMap<String, u32>,
-    unseen: u32,
-) -> Result<Vec<Option<u32>>> {
-    let mut out = Vec::with_capacity(arrays.iter().map(|a| a.len()).sum());
-    for array in arrays {
-        if let Some(strings) = array.as_string_opt::<i32>() {
-            out.extend(
-                strings
-                    .iter()
-                    .map(|v| v.map(|s| codes.get(s).copied().unwrap_or(unseen))),
-            );
-            continue;
-        }
-        for_each_label(name, array, |label| {
-            out.push(label.map(|l| codes.get(l).copied().unwrap_or(unseen)));
-        })?;
     }
     Ok(out)
 }

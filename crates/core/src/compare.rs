@@ -6,20 +6,22 @@ use arrow_array::RecordBatch;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::column::{self, MISSING_LABEL};
+use crate::column::MISSING_LABEL;
 use crate::domain::classifier::{self, ClassifierOptions, ClassifierResult};
+use crate::domain::sample::SampledRows;
 use crate::error::{Error, Result};
 use crate::kind::FeatureKind;
 use crate::methods::{self, CategoricalInput, Input, Method, MetricKind, NumericInput, Shared};
+use crate::profile::builder::ColumnState;
+use crate::profile::target::TargetColumn;
 use crate::profile::{
     BaselineProfile, CategoricalProfile, FeatureDetail, FeatureProfile, NumericProfile,
-    check_schemas,
+    TargetProfile, check_schemas,
 };
 use crate::report::*;
 use crate::stats::correction::Correction;
 use crate::stats::histogram::{counts_sorted, linspace};
 use crate::stats::kde::{Bandwidth, GaussianKde, binned_kde};
-use crate::stats::sort::sort_f64;
 use crate::stats::summary::NumericSummary;
 
 /// Label of the bucket holding every category the baseline never saw.
@@ -118,18 +120,59 @@ fn rate(count: u64, rows: u64) -> f64 {
 }
 
 impl BaselineProfile {
-    /// Compares the target `batches` with this baseline.
+    /// Compares the target `batches` with this baseline: accumulates them
+    /// with [`BaselineProfile::target`], then [`BaselineProfile::compare_target`].
     pub fn compare(
         &self,
         batches: &[RecordBatch],
         options: &CompareOptions,
     ) -> Result<DriftReport> {
+        let schema = check_schemas(batches)?.ok_or(Error::EmptyTarget)?;
+        let empty = self.target(schema, options.seed)?;
+        let per_task = batches.len().div_ceil(rayon::current_num_threads()).max(1);
+        let parts = batches
+            .par_chunks(per_task)
+            .map(|chunk| {
+                let mut part = empty.clone();
+                for batch in chunk {
+                    part.update(batch)?;
+                }
+                Ok(part)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let mut all = empty;
+        for part in parts {
+            all.merge(part)?;
+        }
+        self.compare_target(all.finish()?, options)
+    }
+
+    /// Compares an accumulated target with this baseline. The target must
+    /// have been made for this profile (or the builder it finished from)
+    /// with `options.seed`.
+    pub fn compare_target(
+        &self,
+        target: TargetProfile,
+        options: &CompareOptions,
+    ) -> Result<DriftReport> {
         self.validate(options)?;
-        let target_rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+        if target.seed != options.seed {
+            return Err(Error::InvalidOptions(vec![format!(
+                "the target was sampled with seed {}, the comparison asks for seed {}",
+                target.seed, options.seed
+            )]));
+        }
+        if target.budget != self.classifier.as_ref().map(|c| c.budget) {
+            return Err(Error::InvalidOptions(vec![
+                "the target was accumulated for another baseline (classifier budgets differ)"
+                    .into(),
+            ]));
+        }
+        let target_rows = target.rows as usize;
         if target_rows == 0 {
             return Err(Error::EmptyTarget);
         }
-        let schema = check_schemas(batches)?.ok_or(Error::EmptyTarget)?;
+        let schema = target.schema.clone();
         let target_types: HashMap<String, String> = schema
             .fields()
             .iter()
@@ -166,18 +209,18 @@ impl BaselineProfile {
                 target: schema.fields().iter().map(|f| f.name().clone()).collect(),
             });
         }
+        let TargetProfile {
+            mut columns,
+            sample,
+            ..
+        } = target;
         let mut features = self
             .features
-            .par_iter()
-            .map(|f| {
-                compare_feature(
-                    f,
-                    batches,
-                    target_rows as u64,
-                    target_types.contains_key(&f.name),
-                    options,
-                )
-            })
+            .iter()
+            .map(|f| (f, columns.remove(&f.name)))
+            .collect::<Vec<_>>()
+            .into_par_iter()
+            .map(|(f, column)| compare_feature(f, column, target_rows as u64, options))
             .collect::<Result<Vec<_>>>()?;
 
         // Multiple-testing correction of the p-value decisions.
@@ -208,7 +251,7 @@ impl BaselineProfile {
         for f in features.iter_mut() {
             f.drift_detected = !f.drift_reasons.is_empty();
         }
-        let (result, info) = self.run_classifier(batches, target_rows, options, &mut features)?;
+        let (result, info) = self.run_classifier(sample.as_ref(), options, &mut features)?;
         let compared: Vec<&FeatureReport> =
             features.iter().filter(|f| f.method.is_some()).collect();
         let feature_count = compared.len();
@@ -256,8 +299,7 @@ impl BaselineProfile {
     /// dataset-level fields null and says why in `classifier.note`.
     fn run_classifier(
         &self,
-        batches: &[RecordBatch],
-        target_rows: usize,
+        target: Option<&SampledRows>,
         options: &CompareOptions,
         features: &mut [FeatureReport],
     ) -> Result<(Option<ClassifierResult>, ClassifierInfo)> {
@@ -277,8 +319,13 @@ impl BaselineProfile {
             }
             (Some(sample), true) => sample,
         };
+        let Some(target) = target else {
+            return Err(Error::InvalidOptions(vec![
+                "the target was accumulated without a classifier sample".into(),
+            ]));
+        };
         info.budget = sample.budget as u64;
-        let (names, base, target) = sample.with_target(batches, target_rows, options.seed)?;
+        let (names, base, target) = sample.with_target(target)?;
         info.features = names.clone();
         info.baseline_rows = base.first().map_or(0, |c| c.bins.len() as u64);
         info.target_rows = target.first().map_or(0, |c| c.bins.len() as u64);
@@ -437,34 +484,58 @@ fn empty_report(f: &FeatureProfile, target_rows: u64, note: String) -> FeatureRe
 
 fn compare_feature(
     f: &FeatureProfile,
-    batches: &[RecordBatch],
+    column: Option<TargetColumn>,
     target_rows: u64,
-    present: bool,
     options: &CompareOptions,
 ) -> Result<FeatureReport> {
-    if !present {
+    let Some(column) = column else {
         return Ok(empty_report(
             f,
             target_rows,
             "the target has no such column".into(),
         ));
-    }
-    let arrays = column::arrays(batches, &f.name);
-    let mut report = match &f.detail {
-        FeatureDetail::Numeric(p) => compare_numeric(f, p, &arrays, target_rows, options)?,
-        FeatureDetail::Categorical(p) => compare_categorical(f, p, &arrays, target_rows, options)?,
-        FeatureDetail::Uncompared { .. } => {
+    };
+    let mismatch = || {
+        Error::InvalidOptions(vec![format!(
+            "the target accumulated feature {:?} in another form than the baseline's {} kind: \
+         it was made for another baseline",
+            f.name, f.kind
+        )])
+    };
+    let mut report = match (&f.detail, column) {
+        (
+            FeatureDetail::Numeric(p),
+            TargetColumn::State(ColumnState::Numbers {
+                values, missing, ..
+            }),
+        ) => compare_numeric(f, p, values, missing, target_rows, options)?,
+        (FeatureDetail::Categorical(p), TargetColumn::State(ColumnState::Labels(counts)))
+        | (
+            FeatureDetail::Categorical(p),
+            TargetColumn::State(ColumnState::Numbers {
+                labels: Some(counts),
+                ..
+            }),
+        ) => compare_categorical(f, p, counts, target_rows, options)?,
+        (FeatureDetail::Uncompared { .. }, column) => {
             let mut r = empty_report(
                 f,
                 target_rows,
                 format!("{} features are profiled, not compared", f.kind),
             );
-            let nulls: u64 = arrays.iter().map(|a| a.null_count() as u64).sum();
+            let nulls = match column {
+                TargetColumn::Nulls(n) => n,
+                TargetColumn::State(ColumnState::Numbers { missing, .. }) => missing,
+                TargetColumn::State(ColumnState::Labels(counts)) => {
+                    counts.get(MISSING_LABEL).copied().unwrap_or(0)
+                }
+            };
             r.missing.target_count = nulls;
             r.missing.target_rate = rate(nulls, target_rows);
             r.missing.rate_change = r.missing.target_rate - r.missing.baseline_rate;
             return Ok(r);
         }
+        _ => return Err(mismatch()),
     };
     let m = &mut report.missing;
     m.rate_change = m.target_rate - m.baseline_rate;
@@ -622,15 +693,16 @@ fn density(
     }
 }
 
+/// Compares a numeric feature; `target` holds the target's finite values,
+/// sorted.
 fn compare_numeric(
     f: &FeatureProfile,
     p: &NumericProfile,
-    arrays: &[&arrow_array::ArrayRef],
+    target: Vec<f64>,
+    t_missing: u64,
     target_rows: u64,
     options: &CompareOptions,
 ) -> Result<FeatureReport> {
-    let (mut target, t_missing) = column::numeric_values(&f.name, arrays)?;
-    sort_f64(&mut target);
     let mut report = empty_report(f, target_rows, String::new());
     report.note = None;
     report.missing.target_count = t_missing;
@@ -692,14 +764,15 @@ fn compare_numeric(
     Ok(report)
 }
 
+/// Compares a categorical feature; `counts` are the target's label counts,
+/// missing values under [`MISSING_LABEL`].
 fn compare_categorical(
     f: &FeatureProfile,
     p: &CategoricalProfile,
-    arrays: &[&arrow_array::ArrayRef],
+    mut counts: HashMap<String, u64>,
     target_rows: u64,
     options: &CompareOptions,
 ) -> Result<FeatureReport> {
-    let mut counts = column::category_counts(&f.name, arrays)?;
     let mut report = empty_report(f, target_rows, String::new());
     report.note = None;
     let t_missing = counts.get(MISSING_LABEL).copied().unwrap_or(0);

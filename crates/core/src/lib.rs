@@ -56,5 +56,7 @@ pub use column::MISSING_LABEL;
 pub use compare::{CompareOptions, UNSEEN_LABEL, auto_method};
 pub use error::{Error, Result, StatError};
 pub use kind::{FeatureKind, KindRule};
-pub use profile::{BaselineProfile, DataSource, ProfileBuilder, ProfileOptions};
+pub use profile::{
+    BaselineProfile, DataSource, ProfileBuilder, ProfileOptions, TargetBuilder, TargetProfile,
+};
 pub use report::{DriftReport, FeatureReport};

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::gbdt::{BinnedColumn, bin_categorical, bin_with_edges, numeric_edges};
 use crate::column::{self, MISSING_LABEL};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::profile::{FeatureDetail, FeatureProfile};
 
 /// How one feature is binned for the classifier.
@@ -42,49 +42,10 @@ pub struct ClassifierSample {
     pub seed: u64,
 }
 
-/// One feature's raw values, row-aligned.
-enum Raw {
-    Numeric(Vec<f64>),
-    Codes(Vec<Option<u32>>),
-}
-
 impl ClassifierSample {
     /// Number of baseline rows kept.
     pub fn rows(&self) -> usize {
         self.bins.first().map_or(0, Vec::len)
-    }
-}
-
-impl Binning {
-    /// Reads a feature's values in the form this binning needs.
-    fn read(&self, name: &str, arrays: &[&arrow_array::ArrayRef]) -> Result<Raw> {
-        Ok(match self {
-            Binning::Numeric(_) => Raw::Numeric(column::numeric_rows(name, arrays)?),
-            Binning::Categorical(categories) => {
-                let codes: HashMap<String, u32> = categories
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| (c.clone(), i as u32))
-                    .collect();
-                let unseen = categories.len() as u32;
-                Raw::Codes(column::category_code_rows(name, arrays, &codes, unseen)?)
-            }
-        })
-    }
-
-    /// Bins the rows `picked` of `raw`.
-    fn bin(&self, raw: &Raw, picked: &[usize]) -> BinnedColumn {
-        match (self, raw) {
-            (Binning::Numeric(edges), Raw::Numeric(v)) => {
-                let values: Vec<f64> = picked.iter().map(|&r| v[r]).collect();
-                bin_with_edges(&values, edges)
-            }
-            (Binning::Categorical(categories), Raw::Codes(c)) => {
-                let codes: Vec<Option<u32>> = picked.iter().map(|&r| c[r]).collect();
-                bin_categorical(&codes, categories.len() + 1)
-            }
-            _ => unreachable!("read() gives the binning's own form"),
-        }
     }
 }
 
@@ -305,71 +266,82 @@ impl SampleAccumulator {
     }
 }
 
-/// The rows kept from a side: the `budget` rows with the smallest seeded
-/// hash of their values, in that order. Choosing and ordering rows by their
-/// content, not their position, makes the classifier's result independent
-/// of row order: the same rows in any order give the same sample, split and
-/// model. (Identical rows hash alike; which of them is kept changes nothing.)
-fn pick_rows(raws: &[Raw], rows: usize, budget: usize, seed: u64) -> Vec<usize> {
-    let mut keys = vec![key_start(seed); rows];
-    for raw in raws {
-        match raw {
-            Raw::Numeric(v) => {
-                for (k, &x) in keys.iter_mut().zip(v) {
-                    *k = mix(*k ^ number_bits(x));
-                }
-            }
-            Raw::Codes(c) => {
-                for (k, x) in keys.iter_mut().zip(c) {
-                    *k = mix(*k ^ x.map_or(u64::MAX, u64::from));
-                }
-            }
+/// The rows a [`SampleAccumulator`] kept, in key order: per sampled column,
+/// its name and its numbers or labels (whichever its form keeps).
+#[derive(Debug, Clone)]
+pub(crate) struct SampledRows {
+    columns: Vec<(String, SampleForm)>,
+    numbers: Vec<Vec<f64>>,
+    labels: Vec<Vec<Option<String>>>,
+    rows: usize,
+}
+
+impl SampleAccumulator {
+    /// The kept rows, at most the budget, in key order.
+    pub(crate) fn into_rows(mut self) -> SampledRows {
+        self.prune();
+        SampledRows {
+            rows: self.keys.len(),
+            columns: self
+                .columns
+                .into_iter()
+                .map(|(_, name, form)| (name, form))
+                .collect(),
+            numbers: self.numbers,
+            labels: self.labels,
         }
     }
-    let mut order: Vec<usize> = (0..rows).collect();
-    let key = |r: &usize| (keys[*r], *r);
-    if budget < rows {
-        // The budget smallest keys in linear time, then only those sorted.
-        order.select_nth_unstable_by_key(budget, key);
-        order.truncate(budget);
-    }
-    order.sort_unstable_by_key(key);
-    order
 }
 
 impl ClassifierSample {
-    /// The baseline sample and a target sample binned alike, restricted to
-    /// the features the target has. Returns the feature names used too.
+    /// The baseline sample and the target's sampled rows binned alike,
+    /// restricted to the features the target sampled. Returns the feature
+    /// names used too. Rows are chosen and ordered by a seeded hash of their
+    /// content, not their position, so the classifier's result does not
+    /// depend on row order.
     pub(crate) fn with_target(
         &self,
-        batches: &[RecordBatch],
-        target_rows: usize,
-        seed: u64,
+        target: &SampledRows,
     ) -> Result<(Vec<String>, Vec<BinnedColumn>, Vec<BinnedColumn>)> {
-        let schema = batches.first().map(|b| b.schema());
-        let (mut names, mut base, mut raws, mut binnings) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut names, mut baseline, mut binned) = (Vec::new(), Vec::new(), Vec::new());
         for ((name, binning), bins) in self.features.iter().zip(&self.binnings).zip(&self.bins) {
-            if schema.as_ref().is_none_or(|s| s.index_of(name).is_err()) {
+            let Some(c) = target.columns.iter().position(|(n, _)| n == name) else {
                 continue;
-            }
-            raws.push(binning.read(name, &column::arrays(batches, name))?);
-            names.push(name.clone());
-            binnings.push(binning);
-            base.push(bins);
-        }
-        let picked = pick_rows(&raws, target_rows, self.budget, seed ^ 0x7461_7267_6574);
-        let mut target = Vec::new();
-        let mut baseline = Vec::new();
-        for ((binning, raw), bins) in binnings.iter().zip(&raws).zip(base) {
-            let t = binning.bin(raw, &picked);
+            };
+            let form = target.columns[c].1;
+            let t = match binning {
+                Binning::Numeric(edges) if form != SampleForm::Label => {
+                    bin_with_edges(&target.numbers[c], edges)
+                }
+                Binning::Categorical(categories) if form != SampleForm::Number => {
+                    let code: HashMap<&str, u32> = categories
+                        .iter()
+                        .enumerate()
+                        .map(|(i, c)| (c.as_str(), i as u32))
+                        .collect();
+                    let unseen = categories.len() as u32;
+                    let codes: Vec<Option<u32>> = target.labels[c]
+                        .iter()
+                        .map(|l| l.as_deref().map(|l| code.get(l).copied().unwrap_or(unseen)))
+                        .collect();
+                    bin_categorical(&codes, categories.len() + 1)
+                }
+                _ => {
+                    return Err(Error::InvalidOptions(vec![format!(
+                        "the target sampled feature {name:?} in another form than the baseline: \
+                         it was accumulated for another baseline"
+                    )]));
+                }
+            };
+            debug_assert_eq!(t.bins.len(), target.rows);
             baseline.push(BinnedColumn {
                 bins: bins.clone(),
                 n_bins: t.n_bins,
                 categorical: t.categorical,
             });
-            target.push(t);
+            binned.push(t);
+            names.push(name.clone());
         }
-        Ok((names, baseline, target))
+        Ok((names, baseline, binned))
     }
 }

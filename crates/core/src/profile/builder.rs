@@ -13,6 +13,7 @@ use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{Field, Schema};
 use rayon::prelude::*;
 
+use super::target::{Planned, Shape, TargetBuilder};
 use super::{BaselineProfile, ProfileOptions, feature_profile};
 use crate::column::{self, MISSING_LABEL};
 use crate::domain::sample::{SampleAccumulator, SampleForm};
@@ -45,6 +46,9 @@ pub struct ProfileBuilder {
     schema: Arc<Schema>,
     /// The profiled columns: index in the schema, and its state.
     columns: Vec<(usize, ColumnState)>,
+    /// Per profiled column, how it enters the classifier's sample (`None`
+    /// for datetime and text columns, which never do).
+    forms: Vec<Option<SampleForm>>,
     rows: u64,
     sample: Option<SampleAccumulator>,
 }
@@ -73,6 +77,7 @@ impl ProfileBuilder {
             return Err(Error::InvalidOptions(problems));
         }
         let mut columns = Vec::new();
+        let mut forms = Vec::new();
         let mut sampled = Vec::new();
         for (i, field) in schema.fields().iter().enumerate() {
             let name = field.name();
@@ -117,6 +122,7 @@ impl ProfileBuilder {
             if let Some(form) = form {
                 sampled.push((i, name.clone(), form));
             }
+            forms.push(form);
             columns.push((i, state));
         }
         let sample = (options.classifier_budget > 0)
@@ -125,6 +131,7 @@ impl ProfileBuilder {
             options: options.clone(),
             schema,
             columns,
+            forms,
             rows: 0,
             sample,
         })
@@ -143,9 +150,9 @@ impl ProfileBuilder {
             });
         }
         let schema = &self.schema;
-        self.columns
-            .par_iter_mut()
-            .try_for_each(|(i, state)| update_column(schema.field(*i), batch.column(*i), state))?;
+        self.columns.par_iter_mut().try_for_each(|(i, state)| {
+            update_column(schema.field(*i), batch.column(*i), state, true)
+        })?;
         if let Some(sample) = &mut self.sample {
             sample.update(batch)?;
         }
@@ -162,13 +169,42 @@ impl ProfileBuilder {
             ]));
         }
         for ((_, mine), (_, theirs)) in self.columns.iter_mut().zip(other.columns) {
-            merge_column(mine, theirs);
+            merge_column(mine, theirs, true);
         }
         if let (Some(mine), Some(theirs)) = (&mut self.sample, other.sample) {
             mine.merge(theirs);
         }
         self.rows += other.rows;
         Ok(())
+    }
+
+    /// An empty target of data with `schema`, to be compared with the
+    /// profile this builder will finish into. Known before any baseline row
+    /// is read, so the target can stream in at the same time; `seed` is the
+    /// comparison's seed ([`crate::CompareOptions::seed`]).
+    pub fn target(&self, schema: Arc<Schema>, seed: u64) -> Result<TargetBuilder> {
+        let plan = self
+            .columns
+            .iter()
+            .zip(&self.forms)
+            .map(|((i, state), form)| {
+                let shape = match state {
+                    _ if form.is_none() => Shape::Nulls,
+                    ColumnState::Numbers { labels: None, .. } => Shape::Numbers,
+                    ColumnState::Numbers {
+                        labels: Some(_), ..
+                    } => Shape::NumbersAndLabels,
+                    ColumnState::Labels(_) => Shape::Labels,
+                };
+                Planned {
+                    name: self.schema.field(*i).name().clone(),
+                    shape,
+                    form: *form,
+                }
+            })
+            .collect();
+        let budget = self.sample.as_ref().map(|_| self.options.classifier_budget);
+        TargetBuilder::new(plan, budget, schema, seed)
     }
 
     /// Rows seen so far.
@@ -208,7 +244,15 @@ impl ProfileBuilder {
     }
 }
 
-fn update_column(field: &Field, array: &ArrayRef, state: &mut ColumnState) -> Result<()> {
+/// Adds `array` to a column's state. A number column stops counting labels
+/// past [`LABELS_KEPT`] distinct ones when `cap_labels` (a baseline: it can
+/// no longer turn categorical); a target's counts are kept whole.
+pub(crate) fn update_column(
+    field: &Field,
+    array: &ArrayRef,
+    state: &mut ColumnState,
+    cap_labels: bool,
+) -> Result<()> {
     let name = field.name();
     match state {
         ColumnState::Numbers {
@@ -226,7 +270,7 @@ fn update_column(field: &Field, array: &ArrayRef, state: &mut ColumnState) -> Re
             *missing += m;
             if let Some(counts) = labels {
                 add_counts(counts, column::category_counts(name, &[array])?);
-                if counts.len() > LABELS_KEPT + 1 {
+                if cap_labels && counts.len() > LABELS_KEPT + 1 {
                     *labels = None;
                 }
             }
@@ -242,7 +286,9 @@ fn add_counts(into: &mut HashMap<String, u64>, from: HashMap<String, u64>) {
     }
 }
 
-fn merge_column(mine: &mut ColumnState, theirs: ColumnState) {
+/// Adds another part's state of the same column (see [`update_column`]
+/// for `cap_labels`).
+pub(crate) fn merge_column(mine: &mut ColumnState, theirs: ColumnState, cap_labels: bool) {
     match (mine, theirs) {
         (
             ColumnState::Numbers {
@@ -261,7 +307,7 @@ fn merge_column(mine: &mut ColumnState, theirs: ColumnState) {
             *labels = match (labels.take(), l) {
                 (Some(mut a), Some(b)) => {
                     add_counts(&mut a, b);
-                    (a.len() <= LABELS_KEPT + 1).then_some(a)
+                    (!cap_labels || a.len() <= LABELS_KEPT + 1).then_some(a)
                 }
                 _ => None,
             };

@@ -7,10 +7,12 @@ use arrow_schema::Schema;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-mod builder;
+pub(crate) mod builder;
+pub(crate) mod target;
 
 pub use builder::ProfileBuilder;
 use builder::{ColumnState, label_stats};
+pub use target::{TargetBuilder, TargetProfile};
 
 use crate::column::MISSING_LABEL;
 use crate::domain::sample::ClassifierSample;
