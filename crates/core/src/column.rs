@@ -38,7 +38,22 @@ impl Hasher for Fnv1a {
 pub const MISSING_LABEL: &str = "<missing>";
 
 /// An array cast to 64-bit floats (numbers, and strings that parse as
-/// numbers), or an error naming the column.
+/// numbers), or an error naming the column. Float arrays are shared, not
+/// copied.
+pub(crate) fn floats(name: &str, array: &ArrayRef) -> Result<arrow_array::Float64Array> {
+    as_floats(name, array)
+}
+
+/// Row `r` of `floats`: NaN when missing or not finite.
+pub(crate) fn number_at(floats: &arrow_array::Float64Array, r: usize) -> f64 {
+    let v = floats.values()[r];
+    if floats.is_null(r) || !v.is_finite() {
+        f64::NAN
+    } else {
+        v
+    }
+}
+
 fn as_floats(name: &str, array: &ArrayRef) -> Result<arrow_array::Float64Array> {
     let cast = arrow_cast::cast(array, &DataType::Float64).map_err(|e| Error::Arrow {
         column: name.to_string(),
@@ -158,19 +173,6 @@ pub(crate) fn category_counts(name: &str, arrays: &[&ArrayRef]) -> Result<HashMa
         })?;
     }
     Ok(counts)
-}
-
-/// A numeric column, one value per row; missing and non-finite values are NaN.
-pub(crate) fn numeric_rows(name: &str, arrays: &[&ArrayRef]) -> Result<Vec<f64>> {
-    let mut out = Vec::with_capacity(arrays.iter().map(|a| a.len()).sum());
-    for array in arrays {
-        let floats = as_floats(name, array)?;
-        out.extend(floats.iter().map(|v| match v {
-            Some(v) if v.is_finite() => v,
-            _ => f64::NAN,
-        }));
-    }
-    Ok(out)
 }
 
 #[cfg(test)]

@@ -214,14 +214,36 @@ impl BaselineProfile {
             sample,
             ..
         } = target;
-        let mut features = self
+        let pairs: Vec<_> = self
             .features
             .iter()
             .map(|f| (f, columns.remove(&f.name)))
-            .collect::<Vec<_>>()
-            .into_par_iter()
-            .map(|(f, column)| compare_feature(f, column, target_rows as u64, options))
-            .collect::<Result<Vec<_>>>()?;
+            .collect();
+        // The classifier and the per-feature metrics are independent: run
+        // side by side, neither waits for the other's slowest part.
+        let (features, classifier) = rayon::join(
+            || {
+                pairs
+                    .into_par_iter()
+                    .map(|(f, column)| compare_feature(f, column, target_rows as u64, options))
+                    .collect::<Result<Vec<_>>>()
+            },
+            || self.run_classifier(sample.as_ref(), options),
+        );
+        let mut features = features?;
+        let (result, info) = classifier?;
+        if let Some((r, names)) = &result {
+            for (name, (c, n)) in names
+                .iter()
+                .zip(r.contributions.iter().zip(&r.split_counts))
+            {
+                if let Some(f) = features.iter_mut().find(|f| &f.name == name) {
+                    f.contribution = Some(*c);
+                    f.split_count = Some(*n);
+                }
+            }
+        }
+        let result = result.map(|(r, _)| r);
 
         // Multiple-testing correction of the p-value decisions.
         let pvalue_features: Vec<usize> = (0..features.len())
@@ -251,7 +273,6 @@ impl BaselineProfile {
         for f in features.iter_mut() {
             f.drift_detected = !f.drift_reasons.is_empty();
         }
-        let (result, info) = self.run_classifier(sample.as_ref(), options, &mut features)?;
         let compared: Vec<&FeatureReport> =
             features.iter().filter(|f| f.method.is_some()).collect();
         let feature_count = compared.len();
@@ -293,16 +314,17 @@ impl BaselineProfile {
         })
     }
 
-    /// Runs the domain classifier on the profile's baseline sample and a
-    /// target sample, and credits each feature its contribution. A
-    /// classifier that cannot run (too few rows, no sample kept) leaves the
-    /// dataset-level fields null and says why in `classifier.note`.
+    /// Runs the domain classifier on the profile's baseline sample and the
+    /// target's sample; returns its result with the features it used, in
+    /// the order of its contributions. A classifier that cannot run (too
+    /// few rows, no sample kept) gives no result, and says why in
+    /// `classifier.note`.
+    #[allow(clippy::type_complexity)]
     fn run_classifier(
         &self,
         target: Option<&SampledRows>,
         options: &CompareOptions,
-        features: &mut [FeatureReport],
-    ) -> Result<(Option<ClassifierResult>, ClassifierInfo)> {
+    ) -> Result<(Option<(ClassifierResult, Vec<String>)>, ClassifierInfo)> {
         let mut info = ClassifierInfo {
             seed: options.seed,
             repeats: options.repeats as u64,
@@ -335,18 +357,7 @@ impl BaselineProfile {
             ..ClassifierOptions::default()
         };
         match classifier::run(&base, &target, &opts) {
-            Ok(r) => {
-                for (name, (c, n)) in names
-                    .iter()
-                    .zip(r.contributions.iter().zip(&r.split_counts))
-                {
-                    if let Some(f) = features.iter_mut().find(|f| &f.name == name) {
-                        f.contribution = Some(*c);
-                        f.split_count = Some(*n);
-                    }
-                }
-                Ok((Some(r), info))
-            }
+            Ok(r) => Ok((Some((r, names)), info)),
             Err(e) => {
                 info.note = Some(format!("the domain classifier did not run: {e}"));
                 Ok((None, info))

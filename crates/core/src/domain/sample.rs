@@ -10,7 +10,8 @@
 
 use std::collections::HashMap;
 
-use arrow_array::RecordBatch;
+use arrow_array::cast::AsArray;
+use arrow_array::{Array, RecordBatch};
 use serde::{Deserialize, Serialize};
 
 use super::gbdt::{BinnedColumn, bin_categorical, bin_with_edges, numeric_edges};
@@ -49,6 +50,70 @@ impl ClassifierSample {
     }
 }
 
+/// One column's labels of the kept rows, interned: a row costs a code, and
+/// only a label not seen before allocates.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Labels {
+    /// Per row, the label's index in `dictionary`; `None` when missing.
+    codes: Vec<Option<u32>>,
+    dictionary: Vec<String>,
+    index: HashMap<String, u32>,
+}
+
+impl Labels {
+    fn push(&mut self, label: Option<&str>) {
+        let code = label.map(|l| match self.index.get(l) {
+            Some(&c) => c,
+            None => {
+                let c = self.dictionary.len() as u32;
+                self.dictionary.push(l.to_string());
+                self.index.insert(l.to_string(), c);
+                c
+            }
+        });
+        self.codes.push(code);
+    }
+
+    /// Appends another part's rows.
+    fn append(&mut self, other: &Labels) {
+        for code in &other.codes {
+            self.push(code.map(|c| other.dictionary[c as usize].as_str()));
+        }
+    }
+
+    /// Keeps the rows `order` names, in that order; labels no row uses any
+    /// more are dropped once they outnumber the rows (a column of distinct
+    /// labels would otherwise keep every label it ever sampled).
+    fn reorder(&mut self, order: &[usize]) {
+        if self.codes.is_empty() {
+            return;
+        }
+        let old = std::mem::take(&mut self.codes);
+        if self.dictionary.len() > 2 * order.len() {
+            let dictionary = std::mem::take(&mut self.dictionary);
+            self.index.clear();
+            for &r in order {
+                self.push(old[r].map(|c| dictionary[c as usize].as_str()));
+            }
+        } else {
+            self.codes = order.iter().map(|&r| old[r]).collect();
+        }
+    }
+
+    /// Each row's code in `codes` (by label), `unseen` for labels not in it.
+    fn codes_in(&self, codes: &HashMap<&str, u32>, unseen: u32) -> Vec<Option<u32>> {
+        let mapped: Vec<u32> = self
+            .dictionary
+            .iter()
+            .map(|l| codes.get(l.as_str()).copied().unwrap_or(unseen))
+            .collect();
+        self.codes
+            .iter()
+            .map(|c| c.map(|c| mapped[c as usize]))
+            .collect()
+    }
+}
+
 /// The seeded start of a row's key.
 fn key_start(seed: u64) -> u64 {
     mix(seed.wrapping_add(0x9E37_79B9_7F4A_7C15))
@@ -59,6 +124,22 @@ fn mix(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
+}
+
+/// One column's step of a row key: a bijection of the key for each value,
+/// so rows differing in one value never share a key; one multiplication
+/// per value, with [`mix`] applied once per row at the end.
+fn step(key: u64, bits: u64) -> u64 {
+    (key ^ bits)
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .rotate_left(29)
+}
+
+/// The second key's step: another multiplier and rotation.
+fn step2(key: u64, bits: u64) -> u64 {
+    (key ^ bits)
+        .wrapping_mul(0xC2B2_AE3D_27D4_EB4F)
+        .rotate_left(23)
 }
 
 /// A number's contribution to a row key: NaN for every missing value;
@@ -98,9 +179,11 @@ pub(crate) struct SampleAccumulator {
     /// Per column, the kept rows' numbers (empty for label columns).
     numbers: Vec<Vec<f64>>,
     /// Per column, the kept rows' labels (empty for number columns).
-    labels: Vec<Vec<Option<String>>>,
+    labels: Vec<Labels>,
     /// After a pruning, the largest key kept: larger keys never enter.
     bound: Option<(u64, u64)>,
+    /// A batch's row keys, kept between batches to spare an allocation.
+    scratch: Vec<(u64, u64)>,
 }
 
 impl SampleAccumulator {
@@ -116,63 +199,89 @@ impl SampleAccumulator {
             seed,
             keys: Vec::new(),
             numbers: vec![Vec::new(); n],
-            labels: vec![Vec::new(); n],
+            labels: vec![Labels::default(); n],
             bound: None,
+            scratch: Vec::new(),
         }
     }
 
     /// Offers the rows of `batch`.
     pub(crate) fn update(&mut self, batch: &RecordBatch) -> Result<()> {
         let rows = batch.num_rows();
-        let mut keys = vec![(key_start(self.seed), key_start(!self.seed)); rows];
-        let mut numbers = Vec::with_capacity(self.columns.len());
+        let mut keys = std::mem::take(&mut self.scratch);
+        keys.clear();
+        keys.resize(rows, (key_start(self.seed), key_start(!self.seed)));
+        let fold = |k: &mut (u64, u64), bits: u64| *k = (step(k.0, bits), step2(k.1, bits));
+        // Number columns as floats (a shared buffer, not a copy, when they
+        // are floats already); read in place, never collected.
+        let mut floats = Vec::with_capacity(self.columns.len());
         for (i, name, form) in &self.columns {
             let array = batch.column(*i);
-            let fold = |k: &mut (u64, u64), bits: u64| {
-                *k = (mix(k.0 ^ bits), mix(k.1 ^ bits.rotate_left(17)));
-            };
             if *form == SampleForm::Label {
                 let mut row = 0;
                 column::each_label(name, array, |label| {
                     fold(&mut keys[row], label.map_or(u64::MAX, column::label_hash));
                     row += 1;
                 })?;
-                numbers.push(Vec::new());
+                floats.push(None);
             } else {
-                let values = column::numeric_rows(name, &[array])?;
-                for (k, &x) in keys.iter_mut().zip(&values) {
-                    fold(k, number_bits(x));
+                let values = column::floats(name, array)?;
+                match values.nulls().filter(|n| n.null_count() > 0) {
+                    None => {
+                        for (k, &x) in keys.iter_mut().zip(values.values().iter()) {
+                            fold(k, number_bits(x));
+                        }
+                    }
+                    Some(nulls) => {
+                        for ((k, &x), valid) in keys
+                            .iter_mut()
+                            .zip(values.values().iter())
+                            .zip(nulls.iter())
+                        {
+                            fold(k, if valid { number_bits(x) } else { u64::MAX });
+                        }
+                    }
                 }
-                numbers.push(values);
+                floats.push(Some(values));
             }
+        }
+        for k in &mut keys {
+            *k = (mix(k.0), mix(k.1));
         }
         let chosen: Vec<usize> = (0..rows)
             .filter(|&r| self.bound.is_none_or(|b| keys[r] <= b))
             .collect();
-        if chosen.is_empty() {
-            return Ok(());
-        }
-        self.keys.extend(chosen.iter().map(|&r| keys[r]));
-        for (c, (i, name, form)) in self.columns.iter().enumerate() {
-            if *form != SampleForm::Label {
-                self.numbers[c].extend(chosen.iter().map(|&r| numbers[c][r]));
-            }
-            if *form != SampleForm::Number {
-                let mut want = chosen.iter().peekable();
-                let mut row = 0;
-                let out = &mut self.labels[c];
-                column::each_label(name, batch.column(*i), |label| {
-                    if want.peek() == Some(&&row) {
-                        want.next();
-                        out.push(label.map(str::to_string));
+        if !chosen.is_empty() {
+            self.keys.extend(chosen.iter().map(|&r| keys[r]));
+            for (c, (i, name, form)) in self.columns.iter().enumerate() {
+                if let Some(values) = &floats[c] {
+                    self.numbers[c].extend(chosen.iter().map(|&r| column::number_at(values, r)));
+                }
+                if *form != SampleForm::Number {
+                    let out = &mut self.labels[c];
+                    let array = batch.column(*i);
+                    if let Some(strings) = array.as_string_opt::<i32>() {
+                        for &r in &chosen {
+                            out.push(strings.is_valid(r).then(|| strings.value(r)));
+                        }
+                    } else {
+                        let mut want = chosen.iter().peekable();
+                        let mut row = 0;
+                        column::each_label(name, array, |label| {
+                            if want.peek() == Some(&&row) {
+                                want.next();
+                                out.push(label);
+                            }
+                            row += 1;
+                        })?;
                     }
-                    row += 1;
-                })?;
+                }
+            }
+            if self.keys.len() > 2 * self.budget {
+                self.prune();
             }
         }
-        if self.keys.len() > 2 * self.budget {
-            self.prune();
-        }
+        self.scratch = keys;
         Ok(())
     }
 
@@ -183,7 +292,7 @@ impl SampleAccumulator {
             mine.extend(theirs);
         }
         for (mine, theirs) in self.labels.iter_mut().zip(other.labels) {
-            mine.extend(theirs);
+            mine.append(&theirs);
         }
         if self.keys.len() > self.budget {
             self.prune();
@@ -205,9 +314,7 @@ impl SampleAccumulator {
             }
         }
         for v in &mut self.labels {
-            if !v.is_empty() {
-                *v = order.iter().map(|&r| v[r].take()).collect();
-            }
+            v.reorder(&order);
         }
         if self.keys.len() == self.budget {
             self.bound = self.keys.last().copied();
@@ -245,10 +352,7 @@ impl SampleAccumulator {
                         .map(|(i, c)| (c.as_str(), i as u32))
                         .collect();
                     let unseen = categories.len() as u32;
-                    let codes: Vec<Option<u32>> = self.labels[c]
-                        .iter()
-                        .map(|l| l.as_deref().map(|l| code.get(l).copied().unwrap_or(unseen)))
-                        .collect();
+                    let codes = self.labels[c].codes_in(&code, unseen);
                     bins.push(bin_categorical(&codes, categories.len() + 1).bins);
                     binnings.push(Binning::Categorical(categories));
                 }
@@ -272,7 +376,7 @@ impl SampleAccumulator {
 pub(crate) struct SampledRows {
     columns: Vec<(String, SampleForm)>,
     numbers: Vec<Vec<f64>>,
-    labels: Vec<Vec<Option<String>>>,
+    labels: Vec<Labels>,
     rows: usize,
 }
 
@@ -320,10 +424,7 @@ impl ClassifierSample {
                         .map(|(i, c)| (c.as_str(), i as u32))
                         .collect();
                     let unseen = categories.len() as u32;
-                    let codes: Vec<Option<u32>> = target.labels[c]
-                        .iter()
-                        .map(|l| l.as_deref().map(|l| code.get(l).copied().unwrap_or(unseen)))
-                        .collect();
+                    let codes = target.labels[c].codes_in(&code, unseen);
                     bin_categorical(&codes, categories.len() + 1)
                 }
                 _ => {
@@ -343,5 +444,47 @@ impl ClassifierSample {
             names.push(name.clone());
         }
         Ok((names, baseline, binned))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels_of(l: &Labels) -> Vec<Option<&str>> {
+        l.codes
+            .iter()
+            .map(|c| c.map(|c| l.dictionary[c as usize].as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn interned_labels_survive_reordering_merging_and_compaction() {
+        let mut a = Labels::default();
+        for i in 0..100 {
+            a.push((i % 7 != 0).then(|| format!("label-{i}")).as_deref());
+        }
+        assert_eq!(a.dictionary.len(), 85);
+        // Keep 10 rows: the dictionary is rebuilt from them alone.
+        let order: Vec<usize> = (0..10).map(|i| 99 - 3 * i).collect();
+        let expected: Vec<Option<String>> = order
+            .iter()
+            .map(|&r| (r % 7 != 0).then(|| format!("label-{r}")))
+            .collect();
+        a.reorder(&order);
+        assert_eq!(
+            labels_of(&a),
+            expected.iter().map(|l| l.as_deref()).collect::<Vec<_>>()
+        );
+        assert!(a.dictionary.len() <= 10);
+        let mut b = Labels::default();
+        b.push(Some("label-99"));
+        b.push(None);
+        b.push(Some("other"));
+        a.append(&b);
+        assert_eq!(labels_of(&a)[10..], [Some("label-99"), None, Some("other")]);
+        let codes: HashMap<&str, u32> = [("other", 0)].into_iter().collect();
+        let mapped = a.codes_in(&codes, 1);
+        assert_eq!(mapped[10..], [Some(1), None, Some(0)]);
     }
 }

@@ -150,12 +150,16 @@ impl ProfileBuilder {
             });
         }
         let schema = &self.schema;
-        self.columns.par_iter_mut().try_for_each(|(i, state)| {
-            update_column(schema.field(*i), batch.column(*i), state, true)
-        })?;
-        if let Some(sample) = &mut self.sample {
-            sample.update(batch)?;
-        }
+        let (columns, sample) = rayon::join(
+            || {
+                self.columns.par_iter_mut().try_for_each(|(i, state)| {
+                    update_column(schema.field(*i), batch.column(*i), state, true)
+                })
+            },
+            || self.sample.as_mut().map_or(Ok(()), |s| s.update(batch)),
+        );
+        columns?;
+        sample?;
         self.rows += batch.num_rows() as u64;
         Ok(())
     }

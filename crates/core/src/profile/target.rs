@@ -137,20 +137,24 @@ impl TargetBuilder {
             });
         }
         let schema = &self.schema;
-        self.columns
-            .par_iter_mut()
-            .try_for_each(|(i, _, state)| match state {
-                TargetColumn::State(s) => {
-                    update_column(schema.field(*i), batch.column(*i), s, false)
-                }
-                TargetColumn::Nulls(n) => {
-                    *n += batch.column(*i).null_count() as u64;
-                    Ok(())
-                }
-            })?;
-        if let Some(sample) = &mut self.sample {
-            sample.update(batch)?;
-        }
+        let (columns, sample) = rayon::join(
+            || {
+                self.columns
+                    .par_iter_mut()
+                    .try_for_each(|(i, _, state)| match state {
+                        TargetColumn::State(s) => {
+                            update_column(schema.field(*i), batch.column(*i), s, false)
+                        }
+                        TargetColumn::Nulls(n) => {
+                            *n += batch.column(*i).null_count() as u64;
+                            Ok(())
+                        }
+                    })
+            },
+            || self.sample.as_mut().map_or(Ok(()), |s| s.update(batch)),
+        );
+        columns?;
+        sample?;
         self.rows += batch.num_rows() as u64;
         Ok(())
     }
