@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use arrow_array::RecordBatch;
 use arrow_cast::{CastOptions, cast_with_options};
-use arrow_csv::ReaderBuilder;
 use arrow_csv::reader::Format as CsvFormat;
 use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef};
 
@@ -36,7 +35,7 @@ impl Default for CsvOptions {
     }
 }
 
-fn dialect(options: &CsvOptions) -> CsvFormat {
+pub(crate) fn dialect(options: &CsvOptions) -> CsvFormat {
     CsvFormat::default()
         .with_header(options.header)
         .with_delimiter(options.delimiter)
@@ -95,7 +94,8 @@ pub(crate) fn apply_overrides(
     Ok(Schema::new(fields))
 }
 
-/// Streams the record batches of a CSV file read as `schema`.
+/// Streams the record batches of a CSV file read as `schema`, parsed on
+/// all cores (see [`crate::csv_chunks`]).
 ///
 /// With [`BadValues::Missing`], values that do not parse become nulls and
 /// are counted by column in `bad_values`.
@@ -106,19 +106,45 @@ pub fn read(
     batch_size: usize,
     bad_values: BadValues,
 ) -> Result<Decoded, Error> {
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    read_in_blocks(
+        path,
+        schema,
+        options,
+        batch_size,
+        bad_values,
+        threads,
+        crate::csv_chunks::BLOCK,
+    )
+}
+
+/// [`read`] with `threads` parsers and blocks of `block` bytes.
+pub(crate) fn read_in_blocks(
+    path: &Path,
+    schema: SchemaRef,
+    options: &CsvOptions,
+    batch_size: usize,
+    bad_values: BadValues,
+    threads: usize,
+    block: usize,
+) -> Result<Decoded, Error> {
     let text = open_text(path)?;
-    let path = path.to_path_buf();
     let read_as = match bad_values {
         BadValues::Fail => schema.clone(),
         // Read every column as text, then cast leniently.
         BadValues::Missing => as_text(&schema),
     };
-    let reader = ReaderBuilder::new(read_as)
-        .with_format(dialect(options))
-        .with_batch_size(batch_size)
-        .build(text)
-        .map_err(|e| format_error(&path, e, Some(&schema)))?;
-    Ok(decoded(reader, path, schema, bad_values))
+    Ok(Box::new(crate::csv_chunks::read(
+        text,
+        path.to_path_buf(),
+        read_as,
+        schema,
+        options,
+        batch_size,
+        bad_values,
+        threads,
+        block,
+    )))
 }
 
 /// `schema` with every column as text.
@@ -313,5 +339,108 @@ mod tests {
             let (batches, _) = read_all(f.path(), BadValues::Fail).unwrap();
             assert_eq!(batches[0].num_rows(), 2, "{}", f.path().display());
         }
+    }
+
+    /// Every batch of `path` read whole by one arrow-csv reader (the
+    /// reference the block-parallel reader must match), concatenated.
+    fn sequential(path: &Path, schema: SchemaRef) -> Result<RecordBatch, ArrowError> {
+        let reader = arrow_csv::ReaderBuilder::new(schema.clone())
+            .with_format(dialect(&CsvOptions::default()))
+            .build(std::fs::File::open(path).unwrap())?;
+        let batches = reader.collect::<Result<Vec<_>, _>>()?;
+        arrow_select::concat::concat_batches(&schema, &batches)
+    }
+
+    fn in_blocks(
+        path: &Path,
+        schema: SchemaRef,
+        bad: BadValues,
+        block: usize,
+    ) -> Result<(RecordBatch, BTreeMap<String, u64>), Error> {
+        let mut batches = Vec::new();
+        let mut counts = BTreeMap::new();
+        for item in read_in_blocks(
+            path,
+            schema.clone(),
+            &CsvOptions::default(),
+            7,
+            bad,
+            3,
+            block,
+        )? {
+            let (b, c) = item?;
+            batches.push(b);
+            for (k, v) in c {
+                *counts.entry(k).or_insert(0) += v;
+            }
+        }
+        Ok((
+            arrow_select::concat::concat_batches(&schema, &batches).unwrap(),
+            counts,
+        ))
+    }
+
+    /// 300 rows with quoted fields holding newlines, delimiters and
+    /// doubled quotes, so that small blocks cut near every kind of byte.
+    fn tricky(bad_row: Option<usize>) -> tempfile::NamedTempFile {
+        let mut text = String::from("id,note,x\n");
+        for i in 0..300 {
+            let note = match i % 4 {
+                0 => format!("\"line\nbreak {i}\""),
+                1 => format!("\"a, \"\"quoted\"\" {i}\""),
+                2 => String::new(),
+                _ => format!("plain{i}"),
+            };
+            let x = if Some(i) == bad_row {
+                "oops".to_string()
+            } else {
+                format!("{}.5", i * 3)
+            };
+            text.push_str(&format!("{i},{note},{x}\n"));
+        }
+        write(&text, ".csv")
+    }
+
+    #[test]
+    fn blocks_cut_anywhere_give_the_rows_of_one_sequential_read() {
+        let f = tricky(None);
+        let schema = Arc::new(
+            infer_schema(f.path(), &CsvOptions::default(), None, &BTreeMap::new()).unwrap(),
+        );
+        let whole = sequential(f.path(), schema.clone()).unwrap();
+        assert_eq!(whole.num_rows(), 300);
+        for block in [1, 2, 3, 5, 16, 61, 64, 1000, 1 << 20] {
+            let (parts, _) = in_blocks(f.path(), schema.clone(), BadValues::Fail, block).unwrap();
+            assert_eq!(parts, whole, "block of {block} bytes");
+        }
+    }
+
+    #[test]
+    fn errors_deep_in_a_file_name_the_line_a_sequential_read_names() {
+        let f = tricky(Some(233));
+        let schema = Arc::new(
+            infer_schema(f.path(), &CsvOptions::default(), Some(10), &BTreeMap::new()).unwrap(),
+        );
+        let expected = sequential(f.path(), schema.clone())
+            .unwrap_err()
+            .to_string();
+        let line = expected
+            .split("line ")
+            .nth(1)
+            .unwrap()
+            .split(|c: char| !c.is_ascii_digit())
+            .next()
+            .unwrap()
+            .to_string();
+        for block in [7, 100, 1 << 20] {
+            let err = in_blocks(f.path(), schema.clone(), BadValues::Fail, block)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(&format!("line {line}")), "{err} / {expected}");
+            assert!(err.contains("\"x\""), "{err}");
+        }
+        let (ok, counts) = in_blocks(f.path(), schema, BadValues::Missing, 50).unwrap();
+        assert_eq!(ok.num_rows(), 300);
+        assert_eq!(counts.get("x"), Some(&1));
     }
 }

@@ -28,6 +28,7 @@ use std::path::PathBuf;
 use thiserror::Error;
 
 pub mod csv;
+mod csv_chunks;
 pub mod dataset;
 pub mod files;
 pub mod ndjson;
