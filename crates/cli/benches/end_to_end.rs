@@ -6,7 +6,8 @@
 //!
 //! `cargo bench -p tidewatch-cli --bench end_to_end -- [ROWS_PER_SIDE ...]`
 //! (default 1000000). `--profile ROWS` also times `tidewatch profile` of
-//! one Parquet file of ROWS rows (the bounded-memory check). Files go to
+//! one Parquet file of ROWS rows, exact and in sketch mode (`--max-values`,
+//! the bounded-memory check). Files go to
 //! `$TIDEWATCH_BENCH_DIR` (default: a temporary folder, removed after).
 
 #[path = "../../core/benches/common/mod.rs"]
@@ -144,15 +145,26 @@ fn main() {
             w.close().expect("close parquet");
         }
         let out = dir.join("bench.baseline");
-        let (wall, peak) = run(&[
-            "profile",
-            path.to_str().expect("utf-8"),
-            "-o",
-            out.to_str().expect("utf-8"),
-        ]);
         let file_mib = std::fs::metadata(&path).map_or(f64::NAN, |m| m.len() as f64 / 1048576.0);
-        println!(
-            "profile of {rows} rows ({file_mib:.0} MiB of Parquet): {wall:.2} s, peak RSS {peak:.0} MiB"
-        );
+        println!("profile of {rows} rows ({file_mib:.0} MiB of Parquet):");
+        // Exact keeps every value; sketch mode a bounded sample per feature.
+        for max_values in [None, Some("1000000"), Some("100000")] {
+            let mut args = vec![
+                "profile",
+                path.to_str().expect("utf-8"),
+                "-o",
+                out.to_str().expect("utf-8"),
+            ];
+            if let Some(n) = max_values {
+                args.extend(["--max-values", n]);
+            }
+            let (wall, peak) = run(&args);
+            let profile_mib =
+                std::fs::metadata(&out).map_or(f64::NAN, |m| m.len() as f64 / 1048576.0);
+            println!(
+                "  {:<22} {wall:>7.2} s  peak RSS {peak:>6.0} MiB  profile {profile_mib:>6.1} MiB",
+                max_values.map_or("exact".to_string(), |n| format!("--max-values {n}"))
+            );
+        }
     }
 }

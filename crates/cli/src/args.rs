@@ -134,6 +134,11 @@ pub struct ProfileArgs {
     /// Seed of every random step (sampling, splits).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Sketch mode: keep at most N values per numeric feature (a seeded
+    /// sample; count, mean, moments, min and max stay exact), so memory no
+    /// longer grows with the rows. Default: keep every value (exact).
+    #[arg(long, value_name = "N")]
+    pub max_values: Option<usize>,
 }
 
 impl ProfileArgs {
@@ -173,6 +178,7 @@ impl ProfileArgs {
                 0
             },
             seed: self.seed,
+            max_values: self.max_values,
         })
     }
 }

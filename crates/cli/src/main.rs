@@ -421,7 +421,7 @@ fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
 /// The options of `compare` that profiling the baseline uses, as given on
 /// the command line (they cannot apply to a stored baseline).
 fn profile_options_given(matches: &clap::ArgMatches) -> Vec<String> {
-    const FIXED: [&str; 11] = [
+    const FIXED: [&str; 12] = [
         "features",
         "exclude",
         "categorical",
@@ -431,6 +431,7 @@ fn profile_options_given(matches: &clap::ArgMatches) -> Vec<String> {
         "bins",
         "max_bins",
         "classifier_budget",
+        "max_values",
         "baseline_from",
         "baseline_to",
     ];

@@ -22,6 +22,7 @@ use crate::report::*;
 use crate::stats::correction::Correction;
 use crate::stats::histogram::{counts_sorted, linspace};
 use crate::stats::kde::{Bandwidth, GaussianKde, binned_kde};
+use crate::stats::moments::Moments;
 use crate::stats::summary::NumericSummary;
 
 /// Label of the bucket holding every category the baseline never saw.
@@ -517,9 +518,15 @@ fn compare_feature(
         (
             FeatureDetail::Numeric(p),
             TargetColumn::State(ColumnState::Numbers {
-                values, missing, ..
+                values,
+                missing,
+                kept,
+                ..
             }),
-        ) => compare_numeric(f, p, values, missing, target_rows, options)?,
+        ) => {
+            let moments = kept.map(|k| k.moments);
+            compare_numeric(f, p, (values, missing, moments), target_rows, options)?
+        }
         (FeatureDetail::Categorical(p), TargetColumn::State(ColumnState::Labels(counts)))
         | (
             FeatureDetail::Categorical(p),
@@ -705,12 +712,12 @@ fn density(
 }
 
 /// Compares a numeric feature; `target` holds the target's finite values,
-/// sorted.
+/// sorted (in sketch mode a sample of them, with the moments of all), and
+/// its count of missing values.
 fn compare_numeric(
     f: &FeatureProfile,
     p: &NumericProfile,
-    target: Vec<f64>,
-    t_missing: u64,
+    (target, t_missing, t_moments): (Vec<f64>, u64, Option<Moments>),
     target_rows: u64,
     options: &CompareOptions,
 ) -> Result<FeatureReport> {
@@ -718,8 +725,20 @@ fn compare_numeric(
     report.note = None;
     report.missing.target_count = t_missing;
     report.missing.target_rate = rate(t_missing, target_rows);
-    let t_summary = NumericSummary::from_sorted(&target);
+    let mut t_summary = NumericSummary::from_sorted(&target);
+    if let Some(m) = &t_moments {
+        m.apply(&mut t_summary);
+    }
     report.summary = Some(summary_comparison(&p.summary, &t_summary));
+    if p.sampled || t_moments.is_some() {
+        report.note = Some(format!(
+            "sketch mode: metrics, histogram and percentiles from seeded samples of {} of {} baseline and {} of {} target values; count, mean, moments, min and max exact",
+            p.sorted.len(),
+            p.summary.count,
+            target.len(),
+            t_summary.count
+        ));
+    }
     if p.sorted.is_empty() || target.is_empty() {
         let side = if p.sorted.is_empty() {
             "baseline"

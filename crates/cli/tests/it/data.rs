@@ -278,3 +278,39 @@ fn csv_dialects_and_files_without_header() {
         "{err}"
     );
 }
+
+#[test]
+fn sketch_mode_keeps_a_bounded_sample_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("sketch.baseline");
+    let file = file.to_str().unwrap();
+    let (b, t) = (weather("baseline_2012_2013"), weather("target_2015"));
+    ok(&["profile", &b, "-o", file, "--max-values", "100"]);
+    let stored = report(&["--baseline", file, &t]);
+    let direct = report(&[&b, &t, "--max-values", "100"]);
+    assert_eq!(stored, direct);
+    let temp_max = stored["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "temp_max")
+        .unwrap();
+    let note = temp_max["note"].as_str().unwrap();
+    assert!(
+        note.contains("sketch mode") && note.contains("100 of 731"),
+        "{note}"
+    );
+    // Counts stay exact; the histogram is the sample's.
+    assert_eq!(temp_max["summary"]["baseline"]["count"], 731.0);
+    let hist: u64 = temp_max["distribution"]["histogram"]["baseline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_u64().unwrap())
+        .sum();
+    assert_eq!(hist, 100);
+    let err = fails(&["compare", "--baseline", file, &t, "--max-values", "10"]);
+    assert!(err.contains("--max-values"), "{err}");
+    let err = fails(&["profile", &b, "-o", file, "--max-values", "0"]);
+    assert!(err.contains("max_values must be at least 1"), "{err}");
+}

@@ -50,6 +50,55 @@ impl ClassifierSample {
     }
 }
 
+/// The seeded keys of the rows of `batch`, by the content of `columns`
+/// (numbers by their bits, labels by their hash; see [`SampleForm`]), into
+/// `keys`. Identical rows get identical keys; rows differing in any value
+/// get independent ones, so the rows of smallest key are a seeded sample
+/// that does not depend on row order or on how the rows were split.
+pub(crate) fn row_keys(
+    batch: &RecordBatch,
+    columns: &[(usize, String, SampleForm)],
+    seed: u64,
+    keys: &mut Vec<(u64, u64)>,
+) -> Result<()> {
+    keys.clear();
+    keys.resize(batch.num_rows(), (key_start(seed), key_start(!seed)));
+    let fold = |k: &mut (u64, u64), bits: u64| *k = (step(k.0, bits), step2(k.1, bits));
+    for (i, name, form) in columns {
+        let array = batch.column(*i);
+        if *form == SampleForm::Label {
+            let mut row = 0;
+            column::each_label(name, array, |label| {
+                fold(&mut keys[row], label.map_or(u64::MAX, column::label_hash));
+                row += 1;
+            })?;
+            continue;
+        }
+        // Numbers read in place (floats are shared, not copied).
+        let values = column::floats(name, array)?;
+        match values.nulls().filter(|n| n.null_count() > 0) {
+            None => {
+                for (k, &x) in keys.iter_mut().zip(values.values().iter()) {
+                    fold(k, number_bits(x));
+                }
+            }
+            Some(nulls) => {
+                for ((k, &x), valid) in keys
+                    .iter_mut()
+                    .zip(values.values().iter())
+                    .zip(nulls.iter())
+                {
+                    fold(k, if valid { number_bits(x) } else { u64::MAX });
+                }
+            }
+        }
+    }
+    for k in keys.iter_mut() {
+        *k = (mix(k.0), mix(k.1));
+    }
+    Ok(())
+}
+
 /// One column's labels of the kept rows, interned: a row costs a code, and
 /// only a label not seen before allocates.
 #[derive(Debug, Clone, Default)]
@@ -209,53 +258,16 @@ impl SampleAccumulator {
     pub(crate) fn update(&mut self, batch: &RecordBatch) -> Result<()> {
         let rows = batch.num_rows();
         let mut keys = std::mem::take(&mut self.scratch);
-        keys.clear();
-        keys.resize(rows, (key_start(self.seed), key_start(!self.seed)));
-        let fold = |k: &mut (u64, u64), bits: u64| *k = (step(k.0, bits), step2(k.1, bits));
-        // Number columns as floats (a shared buffer, not a copy, when they
-        // are floats already); read in place, never collected.
-        let mut floats = Vec::with_capacity(self.columns.len());
-        for (i, name, form) in &self.columns {
-            let array = batch.column(*i);
-            if *form == SampleForm::Label {
-                let mut row = 0;
-                column::each_label(name, array, |label| {
-                    fold(&mut keys[row], label.map_or(u64::MAX, column::label_hash));
-                    row += 1;
-                })?;
-                floats.push(None);
-            } else {
-                let values = column::floats(name, array)?;
-                match values.nulls().filter(|n| n.null_count() > 0) {
-                    None => {
-                        for (k, &x) in keys.iter_mut().zip(values.values().iter()) {
-                            fold(k, number_bits(x));
-                        }
-                    }
-                    Some(nulls) => {
-                        for ((k, &x), valid) in keys
-                            .iter_mut()
-                            .zip(values.values().iter())
-                            .zip(nulls.iter())
-                        {
-                            fold(k, if valid { number_bits(x) } else { u64::MAX });
-                        }
-                    }
-                }
-                floats.push(Some(values));
-            }
-        }
-        for k in &mut keys {
-            *k = (mix(k.0), mix(k.1));
-        }
+        row_keys(batch, &self.columns, self.seed, &mut keys)?;
         let chosen: Vec<usize> = (0..rows)
             .filter(|&r| self.bound.is_none_or(|b| keys[r] <= b))
             .collect();
         if !chosen.is_empty() {
             self.keys.extend(chosen.iter().map(|&r| keys[r]));
             for (c, (i, name, form)) in self.columns.iter().enumerate() {
-                if let Some(values) = &floats[c] {
-                    self.numbers[c].extend(chosen.iter().map(|&r| column::number_at(values, r)));
+                if *form != SampleForm::Label {
+                    let values = column::floats(name, batch.column(*i))?;
+                    self.numbers[c].extend(chosen.iter().map(|&r| column::number_at(&values, r)));
                 }
                 if *form != SampleForm::Number {
                     let out = &mut self.labels[c];

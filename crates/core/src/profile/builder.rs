@@ -16,9 +16,10 @@ use rayon::prelude::*;
 use super::target::{Planned, Shape, TargetBuilder};
 use super::{BaselineProfile, ProfileOptions, feature_profile};
 use crate::column::{self, MISSING_LABEL};
-use crate::domain::sample::{SampleAccumulator, SampleForm};
+use crate::domain::sample::{SampleAccumulator, SampleForm, row_keys};
 use crate::error::{Error, Result};
 use crate::kind::{FeatureKind, KindRule, TypeClass, type_class};
+use crate::stats::moments::Moments;
 
 /// What one column accumulates.
 #[derive(Debug, Clone)]
@@ -30,9 +31,51 @@ pub(crate) enum ColumnState {
         values: Vec<f64>,
         missing: u64,
         labels: Option<HashMap<String, u64>>,
+        /// Sketch mode: `values` holds only the values of the rows with the
+        /// smallest keys; `None` in exact mode (every value kept).
+        kept: Option<Kept>,
     },
     /// Label counts, missing values under [`MISSING_LABEL`].
     Labels(HashMap<String, u64>),
+}
+
+/// Sketch mode's bookkeeping for a numeric column: the keys of the rows
+/// whose values are kept (aligned with the values), and the moments of
+/// every value. Keeping the values of the `cap` rows of smallest key is a
+/// seeded sample that merges exactly, like the classifier's sample, and
+/// memory stays under twice `cap` values whatever the row count.
+#[derive(Debug, Clone)]
+pub(crate) struct Kept {
+    pub(crate) cap: usize,
+    keys: Vec<(u64, u64)>,
+    /// After a pruning, the largest key kept: larger keys never enter.
+    bound: Option<(u64, u64)>,
+    pub(crate) moments: Moments,
+}
+
+impl Kept {
+    pub(crate) fn new(cap: usize) -> Kept {
+        Kept {
+            cap,
+            keys: Vec::new(),
+            bound: None,
+            moments: Moments::default(),
+        }
+    }
+
+    /// Keeps the `cap` values of smallest key (of `values`, aligned with
+    /// the keys).
+    pub(crate) fn prune(&mut self, values: &mut Vec<f64>) {
+        if self.keys.len() <= self.cap {
+            return;
+        }
+        let mut order: Vec<usize> = (0..self.keys.len()).collect();
+        order.select_nth_unstable_by_key(self.cap, |&r| self.keys[r]);
+        order.truncate(self.cap);
+        self.keys = order.iter().map(|&r| self.keys[r]).collect();
+        *values = order.iter().map(|&r| values[r]).collect();
+        self.bound = self.keys.iter().max().copied();
+    }
 }
 
 /// Distinct labels a number column keeps counting for the reference rule,
@@ -51,6 +94,11 @@ pub struct ProfileBuilder {
     forms: Vec<Option<SampleForm>>,
     rows: u64,
     sample: Option<SampleAccumulator>,
+    /// Sketch mode: the columns whose content keys the rows (the compared
+    /// ones); empty in exact mode.
+    keyed: Vec<(usize, String, SampleForm)>,
+    /// A batch's row keys, kept between batches to spare an allocation.
+    keys: Vec<(u64, u64)>,
 }
 
 impl ProfileBuilder {
@@ -72,6 +120,9 @@ impl ProfileBuilder {
         }
         if options.max_bins == 0 {
             problems.push("max_bins must be at least 1".to_string());
+        }
+        if options.max_values == Some(0) {
+            problems.push("max_values must be at least 1 (or unset, to keep every value)".into());
         }
         if !problems.is_empty() {
             return Err(Error::InvalidOptions(problems));
@@ -104,6 +155,7 @@ impl ProfileBuilder {
                     values: Vec::new(),
                     missing: 0,
                     labels: may_be_labels.then(HashMap::new),
+                    kept: options.max_values.map(Kept::new),
                 }
             } else {
                 ColumnState::Labels(HashMap::new())
@@ -125,6 +177,10 @@ impl ProfileBuilder {
             forms.push(form);
             columns.push((i, state));
         }
+        let keyed = options
+            .max_values
+            .map(|_| sampled.clone())
+            .unwrap_or_default();
         let sample = (options.classifier_budget > 0)
             .then(|| SampleAccumulator::new(sampled, options.classifier_budget, options.seed));
         Ok(ProfileBuilder {
@@ -134,6 +190,8 @@ impl ProfileBuilder {
             forms,
             rows: 0,
             sample,
+            keyed,
+            keys: Vec::new(),
         })
     }
 
@@ -149,11 +207,14 @@ impl ProfileBuilder {
                 ),
             });
         }
-        let schema = &self.schema;
+        if self.options.max_values.is_some() {
+            row_keys(batch, &self.keyed, self.options.seed, &mut self.keys)?;
+        }
+        let (schema, keys) = (&self.schema, &self.keys);
         let (columns, sample) = rayon::join(
             || {
                 self.columns.par_iter_mut().try_for_each(|(i, state)| {
-                    update_column(schema.field(*i), batch.column(*i), state, true)
+                    update_column(schema.field(*i), batch.column(*i), state, true, keys)
                 })
             },
             || self.sample.as_mut().map_or(Ok(()), |s| s.update(batch)),
@@ -204,11 +265,12 @@ impl ProfileBuilder {
                     name: self.schema.field(*i).name().clone(),
                     shape,
                     form: *form,
+                    sampled: form.is_some(),
                 }
             })
             .collect();
         let budget = self.sample.as_ref().map(|_| self.options.classifier_budget);
-        TargetBuilder::new(plan, budget, schema, seed)
+        TargetBuilder::new(plan, budget, &self.options, schema, seed)
     }
 
     /// Rows seen so far.
@@ -251,27 +313,61 @@ impl ProfileBuilder {
 /// Adds `array` to a column's state. A number column stops counting labels
 /// past [`LABELS_KEPT`] distinct ones when `cap_labels` (a baseline: it can
 /// no longer turn categorical); a target's counts are kept whole.
+///
+/// In sketch mode `keys` are the batch's row keys (see
+/// [`crate::domain::sample::row_keys`]).
 pub(crate) fn update_column(
     field: &Field,
     array: &ArrayRef,
     state: &mut ColumnState,
     cap_labels: bool,
+    keys: &[(u64, u64)],
 ) -> Result<()> {
     let name = field.name();
+    let kind_mismatch = |_| Error::KindMismatch {
+        column: name.to_string(),
+        data_type: field.data_type().to_string(),
+        kind: FeatureKind::Numeric.to_string(),
+    };
     match state {
         ColumnState::Numbers {
             values,
             missing,
             labels,
+            kept: None,
         } => {
-            let (v, m) =
-                column::numeric_values(name, &[array]).map_err(|_| Error::KindMismatch {
-                    column: name.to_string(),
-                    data_type: field.data_type().to_string(),
-                    kind: FeatureKind::Numeric.to_string(),
-                })?;
+            let (v, m) = column::numeric_values(name, &[array]).map_err(kind_mismatch)?;
             values.extend_from_slice(&v);
             *missing += m;
+            if let Some(counts) = labels {
+                add_counts(counts, column::category_counts(name, &[array])?);
+                if cap_labels && counts.len() > LABELS_KEPT + 1 {
+                    *labels = None;
+                }
+            }
+        }
+        ColumnState::Numbers {
+            values,
+            missing,
+            labels,
+            kept: Some(kept),
+        } => {
+            let floats = column::floats(name, array).map_err(kind_mismatch)?;
+            for (r, key) in keys.iter().enumerate().take(floats.len()) {
+                let x = column::number_at(&floats, r);
+                if x.is_nan() {
+                    *missing += 1;
+                    continue;
+                }
+                kept.moments.add(x);
+                if kept.bound.is_none_or(|b| *key <= b) {
+                    kept.keys.push(*key);
+                    values.push(x);
+                }
+            }
+            if kept.keys.len() > 2 * kept.cap {
+                kept.prune(values);
+            }
             if let Some(counts) = labels {
                 add_counts(counts, column::category_counts(name, &[array])?);
                 if cap_labels && counts.len() > LABELS_KEPT + 1 {
@@ -299,15 +395,25 @@ pub(crate) fn merge_column(mine: &mut ColumnState, theirs: ColumnState, cap_labe
                 values,
                 missing,
                 labels,
+                kept,
             },
             ColumnState::Numbers {
                 values: v,
                 missing: m,
                 labels: l,
+                kept: k,
             },
         ) => {
             values.extend_from_slice(&v);
             *missing += m;
+            if let (Some(mine), Some(theirs)) = (kept.as_mut(), k) {
+                mine.keys.extend(theirs.keys);
+                mine.moments.merge(&theirs.moments);
+                mine.bound = None;
+                if mine.keys.len() > 2 * mine.cap {
+                    mine.prune(values);
+                }
+            }
             *labels = match (labels.take(), l) {
                 (Some(mut a), Some(b)) => {
                     add_counts(&mut a, b);
@@ -420,5 +526,97 @@ mod tests {
         let q = ProfileBuilder::new(a.schema(), &ProfileOptions::default()).unwrap();
         assert!(p.merge(q).is_err());
         assert!(matches!(p.finish(), Err(Error::EmptyBaseline)));
+    }
+
+    #[test]
+    fn sketch_mode_keeps_a_bounded_mergeable_sample_with_exact_moments() {
+        let batches: Vec<RecordBatch> = (0..6).map(|k| batch(500, k)).collect();
+        let schema = batches[0].schema();
+        let sketch = ProfileOptions {
+            max_values: Some(200),
+            ..options(KindRule::Default)
+        };
+        let mut one = ProfileBuilder::new(schema.clone(), &sketch).unwrap();
+        for b in &batches {
+            one.update(b).unwrap();
+            for (_, state) in &one.columns {
+                if let ColumnState::Numbers { values, kept, .. } = state {
+                    assert!(values.len() <= 400, "{} values kept", values.len());
+                    assert_eq!(kept.as_ref().unwrap().keys.len(), values.len());
+                }
+            }
+        }
+        let one = one.finish().unwrap();
+        let mut parts: Vec<ProfileBuilder> = batches
+            .chunks(4)
+            .map(|c| {
+                let mut p = ProfileBuilder::new(schema.clone(), &sketch).unwrap();
+                for b in c.iter().rev() {
+                    p.update(b).unwrap();
+                }
+                p
+            })
+            .collect();
+        let mut merged = parts.pop().unwrap();
+        merged.merge(parts.pop().unwrap()).unwrap();
+        let merged = merged.finish().unwrap();
+        // The same sample; moments equal up to rounding (merged, not
+        // streamed).
+        let without_moments = |p: &BaselineProfile| {
+            let mut p = p.clone();
+            for f in &mut p.features {
+                if let crate::profile::FeatureDetail::Numeric(n) = &mut f.detail {
+                    let s = &mut n.summary;
+                    for v in [
+                        &mut s.mean,
+                        &mut s.variance,
+                        &mut s.std,
+                        &mut s.skewness,
+                        &mut s.kurtosis,
+                    ] {
+                        *v = (*v * 1e9).round() / 1e9;
+                    }
+                }
+            }
+            p
+        };
+        assert!(without_moments(&one) == without_moments(&merged));
+        let exact = BaselineProfile::fit(&batches, &options(KindRule::Default)).unwrap();
+        let numeric = |p: &BaselineProfile| match &p.feature("x").unwrap().detail {
+            crate::profile::FeatureDetail::Numeric(n) => n.clone(),
+            _ => panic!("x is numeric"),
+        };
+        let (s, e) = (numeric(&one), numeric(&exact));
+        assert!(s.sampled && !e.sampled);
+        assert_eq!(s.sorted.len(), 200);
+        assert_eq!(e.sorted.len() as u64, e.summary.count);
+        assert_eq!(s.summary.count, e.summary.count);
+        assert_eq!(
+            (s.summary.min, s.summary.max),
+            (e.summary.min, e.summary.max)
+        );
+        for (a, b) in [
+            (s.summary.mean, e.summary.mean),
+            (s.summary.std, e.summary.std),
+            (s.summary.skewness, e.summary.skewness),
+            (s.summary.kurtosis, e.summary.kurtosis),
+        ] {
+            assert!((a - b).abs() <= 1e-9 * b.abs().max(1.0), "{a} against {b}");
+        }
+        // The sample's values are values of the data.
+        assert!(
+            s.sorted
+                .iter()
+                .all(|v| e.sorted.binary_search_by(|x| x.total_cmp(v)).is_ok())
+        );
+        assert_eq!(
+            one.feature("x").unwrap().missing,
+            exact.feature("x").unwrap().missing
+        );
+        let zero = ProfileOptions {
+            max_values: Some(0),
+            ..ProfileOptions::default()
+        };
+        assert!(ProfileBuilder::new(schema, &zero).is_err());
     }
 }

@@ -20,12 +20,14 @@ use crate::error::{Error, Result};
 use crate::kind::{FeatureKind, KindOverrides, KindRule, infer, type_class};
 use crate::methods::{psi_quantile_edges, quantile_bin_counts};
 use crate::stats::histogram::{BinRule, bin_edges, counts_sorted};
+use crate::stats::moments::Moments;
 use crate::stats::sort::sort_f64;
 use crate::stats::summary::NumericSummary;
 
 /// Format version of serialised profiles. Bump on any change of the
-/// serialised structs. Version 2 added the data source and the checksum.
-pub const PROFILE_FORMAT_VERSION: u32 = 2;
+/// serialised structs. Version 2 added the data source and the checksum;
+/// version 3 sketch mode (`max_values`, `sampled`).
+pub const PROFILE_FORMAT_VERSION: u32 = 3;
 const MAGIC: &[u8; 8] = b"TWBASE\0\x01";
 /// Magic, version, checksum.
 const HEADER_LEN: usize = 8 + 4 + 8;
@@ -49,8 +51,14 @@ pub struct ProfileOptions {
     /// Baseline rows kept for the domain classifier, at most (default
     /// 20,000; 0 keeps none and disables the classifier).
     pub classifier_budget: usize,
-    /// Seed of the classifier's baseline sample (default 0).
+    /// Seed of the classifier's baseline sample, and of the value sample in
+    /// sketch mode (default 0).
     pub seed: u64,
+    /// Sketch mode: values kept per numeric feature, at most (a seeded
+    /// sample of the rows; count, mean, moments, min and max stay exact).
+    /// Memory then no longer grows with the row count. `None` (the
+    /// default) keeps every value: exact.
+    pub max_values: Option<usize>,
 }
 
 impl Default for ProfileOptions {
@@ -64,6 +72,7 @@ impl Default for ProfileOptions {
             max_bins: 100,
             classifier_budget: 20_000,
             seed: 0,
+            max_values: None,
         }
     }
 }
@@ -71,8 +80,14 @@ impl Default for ProfileOptions {
 /// What a numeric feature's profile keeps.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NumericProfile {
-    /// Every finite value, sorted (exact mode).
+    /// Every finite value, sorted; in sketch mode a seeded sample of at most
+    /// [`ProfileOptions::max_values`] of them.
     pub sorted: Vec<f64>,
+    /// Whether `sorted` is a sample (sketch mode). The summary's count,
+    /// mean, moments, min and max are still of every value; its median and
+    /// percentiles, the histogram counts, the deciles and `distinct` are
+    /// the sample's.
+    pub sampled: bool,
     /// Summary statistics.
     pub summary: NumericSummary,
     /// Histogram edges fixed by the baseline.
@@ -240,7 +255,7 @@ impl BaselineProfile {
         }
         if version < PROFILE_FORMAT_VERSION {
             return Err(Error::ProfileFormat(format!(
-                "format version {version} predates the first release; profile the baseline again"
+                "format version {version} is older than the version {PROFILE_FORMAT_VERSION} this tidewatch reads; profile the baseline again"
             )));
         }
         if bytes.len() < HEADER_LEN {
@@ -292,8 +307,14 @@ pub(crate) fn feature_profile(
     let mut state = state;
     let (distinct, non_missing) = match &mut state {
         ColumnState::Numbers {
-            values, missing, ..
+            values,
+            missing,
+            kept,
+            ..
         } => {
+            if let Some(kept) = kept {
+                kept.prune(values);
+            }
             sort_f64(values);
             (
                 count_distinct_sorted(values) as usize,
@@ -310,11 +331,14 @@ pub(crate) fn feature_profile(
         (
             FeatureKind::Numeric,
             ColumnState::Numbers {
-                values, missing, ..
+                values,
+                missing,
+                kept,
+                ..
             },
         ) => (
             missing,
-            FeatureDetail::Numeric(numeric_profile(values, options)?),
+            FeatureDetail::Numeric(numeric_profile(values, kept.map(|k| k.moments), options)?),
         ),
         (FeatureKind::Categorical, ColumnState::Labels(counts))
         | (
@@ -357,14 +381,24 @@ pub(crate) fn feature_profile(
     })
 }
 
-fn numeric_profile(sorted: Vec<f64>, options: &ProfileOptions) -> Result<NumericProfile> {
-    let summary = NumericSummary::from_sorted(&sorted);
+/// The profile of a numeric feature from its sorted values: all of them,
+/// or in sketch mode a sample, with the `moments` of all of them.
+fn numeric_profile(
+    sorted: Vec<f64>,
+    moments: Option<Moments>,
+    options: &ProfileOptions,
+) -> Result<NumericProfile> {
+    let mut summary = NumericSummary::from_sorted(&sorted);
+    if let Some(m) = &moments {
+        m.apply(&mut summary);
+    }
     let edges = bin_edges(&sorted, options.bins, Some(options.max_bins))
         .map_err(|e| Error::InvalidOptions(vec![e.to_string()]))?;
     let (counts, _, _) = counts_sorted(&sorted, &edges);
     let decile_edges = psi_quantile_edges(&sorted, 10);
     let decile_counts = quantile_bin_counts(&sorted, &decile_edges);
     Ok(NumericProfile {
+        sampled: moments.is_some(),
         distinct: count_distinct_sorted(&sorted),
         sorted,
         summary,

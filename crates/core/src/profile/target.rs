@@ -11,11 +11,11 @@ use arrow_array::{Array, RecordBatch};
 use arrow_schema::{DataType, Schema};
 use rayon::prelude::*;
 
-use super::builder::{ColumnState, merge_column, update_column};
+use super::builder::{ColumnState, Kept, merge_column, update_column};
 use super::{BaselineProfile, FeatureDetail};
-use crate::domain::sample::{SampleAccumulator, SampleForm, SampledRows};
+use crate::domain::sample::{SampleAccumulator, SampleForm, SampledRows, row_keys};
 use crate::error::{Error, Result};
-use crate::kind::{KindRule, TypeClass, type_class};
+use crate::kind::{FeatureKind, KindRule, TypeClass, type_class};
 use crate::stats::sort::sort_f64;
 
 /// Salt of the target sample's seed, so that the target's rows are not
@@ -40,8 +40,11 @@ pub(crate) enum Shape {
 pub(crate) struct Planned {
     pub(crate) name: String,
     pub(crate) shape: Shape,
-    /// How it enters the classifier's sample, if at all.
+    /// How its content enters a row's key (as the baseline's builder keyed
+    /// it), if at all.
     pub(crate) form: Option<SampleForm>,
+    /// Whether it enters the classifier's sample.
+    pub(crate) sampled: bool,
 }
 
 /// One target column's state.
@@ -67,6 +70,12 @@ pub struct TargetBuilder {
     sample: Option<SampleAccumulator>,
     seed: u64,
     budget: Option<usize>,
+    /// Sketch mode: the seed of the value sample (the baseline's, so that
+    /// the same rows give the same sample on both sides), and the columns
+    /// keying rows, as the baseline keyed them.
+    values_seed: u64,
+    keyed: Vec<(usize, String, SampleForm)>,
+    keys: Vec<(u64, u64)>,
 }
 
 /// A finished target, ready for [`BaselineProfile::compare_target`].
@@ -82,14 +91,20 @@ pub struct TargetProfile {
 }
 
 impl TargetBuilder {
+    /// A target accumulating `plan`'s columns, sampled for the classifier
+    /// when a `budget` is given, in sketch mode when the baseline's
+    /// `options` say so.
     pub(crate) fn new(
         plan: Vec<Planned>,
         budget: Option<usize>,
+        options: &super::ProfileOptions,
         schema: Arc<Schema>,
         seed: u64,
     ) -> Result<TargetBuilder> {
         let mut columns = Vec::new();
         let mut sampled = Vec::new();
+        let mut keyed = Vec::new();
+        let kept = || options.max_values.map(Kept::new);
         for p in plan {
             let Ok(i) = schema.index_of(&p.name) else {
                 continue;
@@ -99,17 +114,24 @@ impl TargetBuilder {
                     values: Vec::new(),
                     missing: 0,
                     labels: None,
+                    kept: kept(),
                 }),
                 Shape::NumbersAndLabels => TargetColumn::State(ColumnState::Numbers {
                     values: Vec::new(),
                     missing: 0,
                     labels: Some(HashMap::new()),
+                    kept: kept(),
                 }),
                 Shape::Labels => TargetColumn::State(ColumnState::Labels(HashMap::new())),
                 Shape::Nulls => TargetColumn::Nulls(0),
             };
             if let Some(form) = p.form {
-                sampled.push((i, p.name.clone(), form));
+                if p.sampled {
+                    sampled.push((i, p.name.clone(), form));
+                }
+                if options.max_values.is_some() {
+                    keyed.push((i, p.name.clone(), form));
+                }
             }
             columns.push((i, p.name, state));
         }
@@ -121,6 +143,9 @@ impl TargetBuilder {
             sample,
             seed,
             budget,
+            values_seed: options.seed,
+            keyed,
+            keys: Vec::new(),
         })
     }
 
@@ -136,14 +161,17 @@ impl TargetBuilder {
                 ),
             });
         }
-        let schema = &self.schema;
+        if !self.keyed.is_empty() {
+            row_keys(batch, &self.keyed, self.values_seed, &mut self.keys)?;
+        }
+        let (schema, keys) = (&self.schema, &self.keys);
         let (columns, sample) = rayon::join(
             || {
                 self.columns
                     .par_iter_mut()
                     .try_for_each(|(i, _, state)| match state {
                         TargetColumn::State(s) => {
-                            update_column(schema.field(*i), batch.column(*i), s, false)
+                            update_column(schema.field(*i), batch.column(*i), s, false, keys)
                         }
                         TargetColumn::Nulls(n) => {
                             *n += batch.column(*i).null_count() as u64;
@@ -199,7 +227,10 @@ impl TargetBuilder {
             .columns
             .into_par_iter()
             .map(|(_, name, mut state)| {
-                if let TargetColumn::State(ColumnState::Numbers { values, .. }) = &mut state {
+                if let TargetColumn::State(ColumnState::Numbers { values, kept, .. }) = &mut state {
+                    if let Some(kept) = kept {
+                        kept.prune(values);
+                    }
                     sort_f64(values);
                 }
                 (name, state)
@@ -235,6 +266,11 @@ impl BaselineProfile {
                 let may_be_labels = number_column
                     && self.options.kind_rule == KindRule::Reference
                     && !self.options.kinds.contains_key(&f.name);
+                // The builder keys rows by every column but datetime ones
+                // (only temporal types, or an override, make those) and
+                // those forced to text.
+                let keyed = f.kind != FeatureKind::Datetime
+                    && self.options.kinds.get(&f.name) != Some(&FeatureKind::Text);
                 let (shape, form) = match &f.detail {
                     _ if may_be_labels => (Shape::NumbersAndLabels, SampleForm::NumberAndLabel),
                     FeatureDetail::Numeric(_) => (Shape::Numbers, SampleForm::Number),
@@ -244,12 +280,13 @@ impl BaselineProfile {
                 Planned {
                     name: f.name.clone(),
                     shape,
-                    form: in_sample.then_some(form),
+                    form: keyed.then_some(form),
+                    sampled: in_sample,
                 }
             })
             .collect();
         let budget = self.classifier.as_ref().map(|c| c.budget);
-        TargetBuilder::new(plan, budget, schema, seed)
+        TargetBuilder::new(plan, budget, &self.options, schema, seed)
     }
 }
 
@@ -301,6 +338,27 @@ mod tests {
         }
     }
 
+    /// Whether two JSON values are equal, numbers within `tolerance`
+    /// relative (absolute below 1: differences of near-equal moments).
+    fn close(a: &serde_json::Value, b: &serde_json::Value, tolerance: f64) -> bool {
+        use serde_json::Value;
+        match (a, b) {
+            (Value::Number(x), Value::Number(y)) => {
+                let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
+                x == y || (x - y).abs() <= tolerance * x.abs().max(y.abs()).max(1.0)
+            }
+            (Value::Array(x), Value::Array(y)) => {
+                x.len() == y.len() && x.iter().zip(y).all(|(x, y)| close(x, y, tolerance))
+            }
+            (Value::Object(x), Value::Object(y)) => {
+                x.len() == y.len()
+                    && x.iter()
+                        .all(|(k, v)| y.get(k).is_some_and(|w| close(v, w, tolerance)))
+            }
+            _ => a == b,
+        }
+    }
+
     fn json(r: &crate::DriftReport) -> String {
         serde_json::to_string(r).unwrap()
     }
@@ -345,8 +403,17 @@ mod tests {
     fn a_target_started_before_the_baseline_is_finished_gives_the_same_report() {
         let baseline: Vec<RecordBatch> = (0..4).map(|k| batch(300, k, 0.0)).collect();
         let target: Vec<RecordBatch> = (10..13).map(|k| batch(250, k, 0.5)).collect();
-        for rule in [KindRule::Default, KindRule::Reference] {
-            let opts = options(rule);
+        let cases = [
+            (KindRule::Default, None),
+            (KindRule::Reference, None),
+            (KindRule::Default, Some(300)),
+            (KindRule::Reference, Some(300)),
+        ];
+        for (rule, max_values) in cases {
+            let opts = ProfileOptions {
+                max_values,
+                ..options(rule)
+            };
             let mut builder = ProfileBuilder::new(baseline[0].schema(), &opts).unwrap();
             let mut early = builder.target(target[0].schema(), 0).unwrap();
             for (b, t) in baseline.iter().zip(&target) {
@@ -368,7 +435,17 @@ mod tests {
             let late = profile
                 .compare(&target, &CompareOptions::default())
                 .unwrap();
-            assert!(json(&early) == json(&late), "{rule:?}");
+            // Exact mode: identical. Sketch mode streams the moments, which
+            // then agree up to rounding.
+            let tolerance = if max_values.is_some() { 1e-12 } else { 0.0 };
+            assert!(
+                close(
+                    &serde_json::to_value(&early).unwrap(),
+                    &serde_json::to_value(&late).unwrap(),
+                    tolerance
+                ),
+                "{rule:?} {max_values:?}"
+            );
             let t = early.features.iter().find(|f| f.name == "t").unwrap();
             assert_eq!(t.missing.target_count, 69, "every 11th of 750 rows");
         }
@@ -398,5 +475,44 @@ mod tests {
         assert!(err.contains("another baseline"), "{err}");
         let empty = profile.target(target.schema(), 0).unwrap();
         assert!(matches!(empty.finish(), Err(Error::EmptyTarget)));
+    }
+
+    #[test]
+    fn sketch_mode_finds_no_drift_in_the_same_rows_and_finds_a_shift() {
+        let baseline: Vec<RecordBatch> = (0..8).map(|k| batch(500, k, 0.0)).collect();
+        let opts = ProfileOptions {
+            max_values: Some(300),
+            ..options(KindRule::Default)
+        };
+        let profile = BaselineProfile::fit(&baseline, &opts).unwrap();
+        let same = profile
+            .compare(&baseline, &CompareOptions::default())
+            .unwrap();
+        let x = &same.features[0];
+        // The same rows give the same sample on both sides.
+        assert_eq!(x.metrics["wasserstein_distance"], Some(0.0));
+        assert_eq!(x.metrics["ks_pvalue"], Some(1.0));
+        assert!(!x.drift_detected);
+        assert!(
+            x.note.as_deref().unwrap().contains("sketch mode"),
+            "{:?}",
+            x.note
+        );
+        let shifted: Vec<RecordBatch> = (20..28).map(|k| batch(500, k, 0.5)).collect();
+        let r = profile
+            .compare(&shifted, &CompareOptions::default())
+            .unwrap();
+        let x = &r.features[0];
+        assert!(x.drift_detected, "{:?}", x.score);
+        let mean = x.summary.as_ref().unwrap().difference["mean"].unwrap();
+        assert!((mean - 0.5).abs() < 0.15, "{mean}");
+        assert_eq!(
+            x.summary.as_ref().unwrap().target["count"],
+            Some(3760.0),
+            "8 batches of 470 non-missing values"
+        );
+        // A stored sketch reads back identical.
+        let back = BaselineProfile::from_bytes(&profile.to_bytes().unwrap()).unwrap();
+        assert_eq!(back, profile);
     }
 }

@@ -9,6 +9,7 @@ pub mod correction;
 pub mod histogram;
 pub mod kde;
 pub mod kolmogorov;
+pub mod moments;
 pub mod pooled;
 pub mod scoring;
 pub mod sort;
