@@ -95,7 +95,8 @@ pub(crate) fn apply_overrides(
 }
 
 /// Streams the record batches of a CSV file read as `schema`, parsed on
-/// all cores (see [`crate::csv_chunks`]).
+/// all cores: cut into blocks at record boundaries (newlines outside
+/// quotes), parsed side by side, delivered in file order.
 ///
 /// With [`BadValues::Missing`], values that do not parse become nulls and
 /// are counted by column in `bad_values`.

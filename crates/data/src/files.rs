@@ -83,7 +83,14 @@ pub fn compression_of(path: &Path) -> Compression {
 /// file under a directory (recursively; hidden files and files whose
 /// format the name does not say are skipped); or the files a glob
 /// (`*`, `?`, `[...]`, `**`) matches.
+///
+/// An object-store URL (`s3://`, `gs://`, `az://`, `http(s)://`) resolves
+/// in its store (see [`crate::remote`]); `file://` names a local path.
 pub fn resolve(input: &str) -> Result<Vec<PathBuf>, Error> {
+    if crate::remote::is_url(input) {
+        return crate::remote::resolve(input);
+    }
+    let input = input.strip_prefix("file://").unwrap_or(input);
     let no_files = |why: &str| Error::NoFiles {
         input: input.to_string(),
         why: why.to_string(),
@@ -151,13 +158,18 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), Error> {
 }
 
 /// Opens a text file, decompressing as its name says, buffered.
+/// A remote object (a path holding its URL) is streamed from its store.
 pub fn open_text(path: &Path) -> Result<Box<dyn Read + Send>, Error> {
     let io = |source| Error::Io {
         path: path.to_path_buf(),
         source,
     };
-    let file = File::open(path).map_err(io)?;
-    let buffered = BufReader::with_capacity(1 << 20, file);
+    let raw: Box<dyn Read + Send> = if crate::remote::is_url(&path.to_string_lossy()) {
+        crate::remote::open(path)?
+    } else {
+        Box::new(File::open(path).map_err(io)?)
+    };
+    let buffered = BufReader::with_capacity(1 << 20, raw);
     Ok(match compression_of(path) {
         Compression::None => Box::new(buffered),
         Compression::Gzip => Box::new(BufReader::with_capacity(

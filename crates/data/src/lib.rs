@@ -33,6 +33,7 @@ pub mod dataset;
 pub mod files;
 pub mod ndjson;
 pub mod parquet;
+pub mod remote;
 pub mod window;
 
 pub use dataset::{Batches, Dataset, ReadReport};

@@ -8,17 +8,57 @@ use arrow_array::RecordBatch;
 use arrow_schema::{DataType, SchemaRef, TimeUnit};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::file::metadata::RowGroupMetaData;
+use parquet::file::reader::{ChunkReader, Length};
 use parquet::file::statistics::Statistics;
+
+use crate::remote::RemoteFile;
 
 use crate::Error;
 use crate::window::TimeWindow;
 
-fn open(path: &Path) -> Result<ParquetRecordBatchReaderBuilder<File>, Error> {
-    let file = File::open(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| Error::Format {
+/// A Parquet file on disk or in an object store.
+enum Source {
+    Local(File),
+    Remote(RemoteFile),
+}
+
+impl Length for Source {
+    fn len(&self) -> u64 {
+        match self {
+            Source::Local(f) => f.len(),
+            Source::Remote(r) => r.len(),
+        }
+    }
+}
+
+impl ChunkReader for Source {
+    type T = Box<dyn std::io::Read + Send>;
+
+    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
+        Ok(match self {
+            Source::Local(f) => Box::new(f.get_read(start)?),
+            Source::Remote(r) => Box::new(r.get_read(start)?),
+        })
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<bytes::Bytes> {
+        match self {
+            Source::Local(f) => f.get_bytes(start, length),
+            Source::Remote(r) => r.get_bytes(start, length),
+        }
+    }
+}
+
+fn open(path: &Path) -> Result<ParquetRecordBatchReaderBuilder<Source>, Error> {
+    let source = if crate::remote::is_url(&path.to_string_lossy()) {
+        Source::Remote(RemoteFile::open(path)?)
+    } else {
+        Source::Local(File::open(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?)
+    };
+    ParquetRecordBatchReaderBuilder::try_new(source).map_err(|e| Error::Format {
         path: path.to_path_buf(),
         message: format!("not a readable Parquet file: {e}"),
     })

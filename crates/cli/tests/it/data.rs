@@ -38,7 +38,7 @@ fn report(args: &[&str]) -> Value {
 }
 
 /// Writes a CSV file as Parquet (types as tidewatch infers them).
-fn to_parquet(csv: &str, out: &Path) {
+pub(crate) fn to_parquet(csv: &str, out: &Path) {
     let dataset =
         tidewatch_data::Dataset::open(csv, &tidewatch_data::ReadOptions::default()).unwrap();
     let (batches, _) = dataset.read_all().unwrap();

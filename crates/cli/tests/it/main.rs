@@ -4,6 +4,7 @@
 mod compare;
 mod data;
 mod readme;
+mod remote;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
