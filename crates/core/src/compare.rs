@@ -16,7 +16,7 @@ use crate::profile::builder::ColumnState;
 use crate::profile::target::TargetColumn;
 use crate::profile::{
     BaselineProfile, CategoricalProfile, FeatureDetail, FeatureProfile, NumericProfile,
-    TargetProfile, check_schemas,
+    TargetProfile, accumulate, check_schemas,
 };
 use crate::report::*;
 use crate::stats::correction::Correction;
@@ -129,23 +129,8 @@ impl BaselineProfile {
         options: &CompareOptions,
     ) -> Result<DriftReport> {
         let schema = check_schemas(batches)?.ok_or(Error::EmptyTarget)?;
-        let empty = self.target(schema, options.seed)?;
-        let per_task = batches.len().div_ceil(rayon::current_num_threads()).max(1);
-        let parts = batches
-            .par_chunks(per_task)
-            .map(|chunk| {
-                let mut part = empty.clone();
-                for batch in chunk {
-                    part.update(batch)?;
-                }
-                Ok(part)
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let mut all = empty;
-        for part in parts {
-            all.merge(part)?;
-        }
-        self.compare_target(all.finish()?, options)
+        let target = accumulate(self.target(schema, options.seed)?, batches)?;
+        self.compare_target(target.finish()?, options)
     }
 
     /// Compares an accumulated target with this baseline. The target must

@@ -57,6 +57,7 @@ pub use compare::{CompareOptions, UNSEEN_LABEL, auto_method};
 pub use error::{Error, Result, StatError};
 pub use kind::{FeatureKind, KindRule};
 pub use profile::{
-    BaselineProfile, DataSource, ProfileBuilder, ProfileOptions, TargetBuilder, TargetProfile,
+    Accumulator, BaselineProfile, DataSource, ProfileBuilder, ProfileOptions, TargetBuilder,
+    TargetProfile,
 };
 pub use report::{DriftReport, FeatureReport};

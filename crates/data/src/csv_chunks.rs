@@ -176,6 +176,22 @@ fn parse_block(
     out
 }
 
+/// Reads from `text` until `buf` holds `want` bytes or the text ends
+/// (into spare capacity: nothing is zeroed first). Returns whether it
+/// ended.
+fn fill(text: &mut dyn Read, buf: &mut Vec<u8>, want: usize) -> std::io::Result<bool> {
+    while buf.len() < want {
+        let missing = (want - buf.len()) as u64;
+        match text.take(missing).read_to_end(buf) {
+            Ok(0) => return Ok(true),
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(false)
+}
+
 /// Cuts `text` into blocks at record boundaries and sends them in order.
 fn split(
     mut text: Box<dyn Read + Send>,
@@ -189,28 +205,20 @@ fn split(
     let mut index = 0;
     let mut skip_header = header;
     let mut eof = false;
+    // How many bytes to hold before looking for a cut: a block, more when
+    // one record (or the header) is longer than that.
+    let mut want = block;
     loop {
-        // Fill to a block (or the end of the text).
-        while !eof && buf.len() < block {
-            let start = buf.len();
-            buf.resize(block.max(start + (1 << 16)), 0);
-            match text.read(&mut buf[start..]) {
-                Ok(0) => {
-                    buf.truncate(start);
-                    eof = true;
-                }
-                Ok(n) => buf.truncate(start + n),
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => buf.truncate(start),
+        if !eof {
+            match fill(&mut text, &mut buf, want) {
+                Ok(ended) => eof = ended,
                 Err(e) => {
-                    buf.truncate(start);
                     let _ = tokens.send(());
-                    let _ = work.send((
-                        index,
-                        Err(Error::Io {
-                            path: PathBuf::new(),
-                            source: e,
-                        }),
-                    ));
+                    let source = Error::Io {
+                        path: PathBuf::new(),
+                        source: e,
+                    };
+                    let _ = work.send((index, Err(source)));
                     return;
                 }
             }
@@ -223,20 +231,7 @@ fn split(
                 }
                 None if eof => return,
                 None => {
-                    // A header longer than a block: read on.
-                    buf.reserve(block);
-                    let start = buf.len();
-                    buf.resize(start + block, 0);
-                    match text.read(&mut buf[start..]) {
-                        Ok(n) => {
-                            buf.truncate(start + n);
-                            eof = n == 0;
-                        }
-                        Err(_) => {
-                            buf.truncate(start);
-                            eof = true;
-                        }
-                    }
+                    want = buf.len() + block;
                     continue;
                 }
             }
@@ -247,28 +242,18 @@ fn split(
             match last_record_end(&buf, quote) {
                 Some(end) => end,
                 None => {
-                    // One record longer than the buffer: grow and read on.
-                    let start = buf.len();
-                    buf.resize(start + block, 0);
-                    match text.read(&mut buf[start..]) {
-                        Ok(n) => {
-                            buf.truncate(start + n);
-                            eof = n == 0;
-                        }
-                        Err(_) => {
-                            buf.truncate(start);
-                            eof = true;
-                        }
-                    }
+                    want = buf.len() + block;
                     continue;
                 }
             }
         };
+        want = block;
         if cut == 0 {
             return;
         }
         let rest = buf.split_off(cut);
         let full = std::mem::replace(&mut buf, rest);
+        buf.reserve(block);
         if tokens.send(()).is_err() || work.send((index, Ok(full))).is_err() {
             return;
         }

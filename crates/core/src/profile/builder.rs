@@ -101,6 +101,16 @@ pub struct ProfileBuilder {
     keys: Vec<(u64, u64)>,
 }
 
+impl super::Accumulator for ProfileBuilder {
+    fn update(&mut self, batch: &RecordBatch) -> Result<()> {
+        ProfileBuilder::update(self, batch)
+    }
+
+    fn merge(&mut self, other: Self) -> Result<()> {
+        ProfileBuilder::merge(self, other)
+    }
+}
+
 impl ProfileBuilder {
     /// An empty profile of data with `schema`; the options are checked
     /// against it (every unknown column named).

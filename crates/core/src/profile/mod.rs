@@ -195,28 +195,44 @@ pub(crate) fn check_schemas(batches: &[RecordBatch]) -> Result<Option<std::sync:
     Ok(Some(schema))
 }
 
+/// The shape of every profile computation: a state updated with record
+/// batches and merged from parts (other threads, files or machines) in any
+/// grouping, with the same result. [`ProfileBuilder`] and
+/// [`TargetBuilder`] are accumulators; a query engine's aggregate can wrap
+/// one.
+pub trait Accumulator: Clone + Send + Sync {
+    /// Adds the rows of `batch`.
+    fn update(&mut self, batch: &RecordBatch) -> Result<()>;
+    /// Adds the rows another part has seen.
+    fn merge(&mut self, other: Self) -> Result<()>;
+}
+
+/// `empty` fed with `batches`: one part per thread, merged.
+pub(crate) fn accumulate<A: Accumulator>(empty: A, batches: &[RecordBatch]) -> Result<A> {
+    let per_task = batches.len().div_ceil(rayon::current_num_threads()).max(1);
+    let parts = batches
+        .par_chunks(per_task)
+        .map(|chunk| {
+            let mut part = empty.clone();
+            for batch in chunk {
+                part.update(batch)?;
+            }
+            Ok(part)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut all = empty;
+    for part in parts {
+        all.merge(part)?;
+    }
+    Ok(all)
+}
+
 impl BaselineProfile {
     /// Profiles the baseline `batches` (all with one schema): a
     /// [`ProfileBuilder`] per group of batches, on all threads, merged.
     pub fn fit(batches: &[RecordBatch], options: &ProfileOptions) -> Result<BaselineProfile> {
         let schema = check_schemas(batches)?.ok_or(Error::EmptyBaseline)?;
-        let empty = ProfileBuilder::new(schema, options)?;
-        let per_task = batches.len().div_ceil(rayon::current_num_threads()).max(1);
-        let parts = batches
-            .par_chunks(per_task)
-            .map(|chunk| {
-                let mut part = empty.clone();
-                for batch in chunk {
-                    part.update(batch)?;
-                }
-                Ok(part)
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let mut all = empty;
-        for part in parts {
-            all.merge(part)?;
-        }
-        all.finish()
+        accumulate(ProfileBuilder::new(schema, options)?, batches)?.finish()
     }
 
     /// The profile of feature `name`.

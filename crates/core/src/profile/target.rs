@@ -90,6 +90,16 @@ pub struct TargetProfile {
     pub(crate) budget: Option<usize>,
 }
 
+impl super::Accumulator for TargetBuilder {
+    fn update(&mut self, batch: &RecordBatch) -> Result<()> {
+        TargetBuilder::update(self, batch)
+    }
+
+    fn merge(&mut self, other: Self) -> Result<()> {
+        TargetBuilder::merge(self, other)
+    }
+}
+
 impl TargetBuilder {
     /// A target accumulating `plan`'s columns, sampled for the classifier
     /// when a `budget` is given, in sketch mode when the baseline's
