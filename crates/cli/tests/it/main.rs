@@ -4,6 +4,7 @@
 mod compare;
 mod data;
 mod readme;
+#[cfg(feature = "object-store")]
 mod remote;
 
 use std::path::PathBuf;

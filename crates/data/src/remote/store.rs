@@ -1,18 +1,5 @@
-//! Inputs in object stores: `s3://bucket/key`, `gs://bucket/key`,
-//! `az://container/key` (also `abfs://`, `abfss://`), `http(s)://host/path`,
-//! read through the `object_store` crate. A URL names one object, a
-//! "directory" (every data object under the prefix), or a glob of keys
-//! (`s3://bucket/logs/2024-*/*.parquet`); plain HTTP servers cannot list, so
-//! there a URL names one object.
-//!
-//! Credentials and endpoints come from the environment, as each store's
-//! own tools read them (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
-//! `AWS_REGION`, `AWS_ENDPOINT`, `AWS_ALLOW_HTTP`; `GOOGLE_*`; `AZURE_*`).
-//!
-//! Objects are streamed, never downloaded whole: text formats through a
-//! reader over the object's byte stream, Parquet by byte ranges (its footer,
-//! then the column chunks of the row groups read). The rest of the data
-//! layer sees a remote object as a path holding its URL.
+//! The object-store side of [`super`]: stores built from URLs and the
+//! environment, listing, and blocking readers over their requests.
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -25,18 +12,9 @@ use futures_util::stream::BoxStream;
 use object_store::path::Path as Key;
 use object_store::{ObjectStore, ObjectStoreExt};
 
+use super::split;
 use crate::Error;
 use crate::files::detect;
-
-/// URL schemes read through an object store.
-const SCHEMES: [&str; 7] = ["s3", "gs", "az", "abfs", "abfss", "http", "https"];
-
-/// Whether `input` is an object-store URL (see the module documentation).
-pub fn is_url(input: &str) -> bool {
-    input
-        .split_once("://")
-        .is_some_and(|(scheme, _)| SCHEMES.contains(&scheme.to_ascii_lowercase().as_str()))
-}
 
 /// The runtime that drives the stores' requests; callers block on it from
 /// their own threads.
@@ -50,23 +28,6 @@ fn runtime() -> &'static tokio::runtime::Runtime {
             .build()
             .expect("the I/O runtime starts")
     })
-}
-
-/// A URL split into its store's root (`scheme://bucket`) and the key.
-fn split(url: &str) -> Result<(String, String), Error> {
-    let bad = |why: &str| Error::NoFiles {
-        input: url.to_string(),
-        why: why.to_string(),
-    };
-    let (scheme, rest) = url.split_once("://").ok_or_else(|| bad("not a URL"))?;
-    let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
-    if bucket.is_empty() {
-        return Err(bad("the URL names no bucket or host"));
-    }
-    Ok((
-        format!("{}://{bucket}", scheme.to_ascii_lowercase()),
-        key.to_string(),
-    ))
 }
 
 /// The store of a root (`scheme://bucket`), built once per process.
@@ -305,25 +266,5 @@ impl parquet::file::reader::ChunkReader for RemoteFile {
 
     fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<Bytes> {
         self.range(start, start + length as u64)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn urls_and_their_parts() {
-        assert!(is_url("s3://b/k.csv") && is_url("HTTPS://h/x.parquet"));
-        assert!(!is_url("data/x.csv") && !is_url("file:///x.csv") && !is_url("c:\\x"));
-        assert_eq!(
-            split("s3://bucket/a/b.csv").unwrap(),
-            ("s3://bucket".to_string(), "a/b.csv".to_string())
-        );
-        assert_eq!(
-            split("gs://bucket").unwrap(),
-            ("gs://bucket".to_string(), String::new())
-        );
-        assert!(split("s3:///key").is_err());
     }
 }
