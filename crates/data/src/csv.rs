@@ -10,6 +10,7 @@ use arrow_cast::{CastOptions, cast_with_options};
 use arrow_csv::reader::Format as CsvFormat;
 use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef};
 
+use crate::csv_chunks::Blocks;
 use crate::files::open_text;
 use crate::{BadValues, ColumnType, Decoded, Error};
 
@@ -107,30 +108,24 @@ pub fn read(
     batch_size: usize,
     bad_values: BadValues,
 ) -> Result<Decoded, Error> {
-    let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    read_in_blocks(
-        path,
-        schema,
-        options,
+    let blocks = Blocks {
         batch_size,
         bad_values,
-        threads,
-        crate::csv_chunks::BLOCK,
-    )
+        threads: std::thread::available_parallelism().map_or(1, usize::from),
+        block: crate::csv_chunks::BLOCK,
+    };
+    read_in_blocks(path, schema, options, blocks)
 }
 
-/// [`read`] with `threads` parsers and blocks of `block` bytes.
+/// [`read`] parsed as `blocks` says.
 pub(crate) fn read_in_blocks(
     path: &Path,
     schema: SchemaRef,
     options: &CsvOptions,
-    batch_size: usize,
-    bad_values: BadValues,
-    threads: usize,
-    block: usize,
+    blocks: Blocks,
 ) -> Result<Decoded, Error> {
     let text = open_text(path)?;
-    let read_as = match bad_values {
+    let read_as = match blocks.bad_values {
         BadValues::Fail => schema.clone(),
         // Read every column as text, then cast leniently.
         BadValues::Missing => as_text(&schema),
@@ -138,13 +133,9 @@ pub(crate) fn read_in_blocks(
     Ok(Box::new(crate::csv_chunks::read(
         text,
         path.to_path_buf(),
-        read_as,
-        schema,
+        (read_as, schema),
         options,
-        batch_size,
-        bad_values,
-        threads,
-        block,
+        blocks,
     )))
 }
 
@@ -360,15 +351,13 @@ mod tests {
     ) -> Result<(RecordBatch, BTreeMap<String, u64>), Error> {
         let mut batches = Vec::new();
         let mut counts = BTreeMap::new();
-        for item in read_in_blocks(
-            path,
-            schema.clone(),
-            &CsvOptions::default(),
-            7,
-            bad,
-            3,
+        let blocks = Blocks {
+            batch_size: 7,
+            bad_values: bad,
+            threads: 3,
             block,
-        )? {
+        };
+        for item in read_in_blocks(path, schema.clone(), &CsvOptions::default(), blocks)? {
             let (b, c) = item?;
             batches.push(b);
             for (k, v) in c {

@@ -54,21 +54,34 @@ enum BlockError {
 /// What the splitter sends the workers.
 type Work = (usize, Result<Vec<u8>, Error>);
 
+/// How a CSV stream is parsed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Blocks {
+    /// Rows per batch, at most.
+    pub(crate) batch_size: usize,
+    /// What a value that does not parse becomes.
+    pub(crate) bad_values: BadValues,
+    /// Parsing threads.
+    pub(crate) threads: usize,
+    /// Bytes a block holds at least ([`BLOCK`]; tests use small ones).
+    pub(crate) block: usize,
+}
+
 /// Streams the batches of the CSV `text` read as `read_as`, cast to
-/// `schema` when values may be bad (see [`crate::csv::read`]). Parsed on
-/// `threads` threads; with `block` bytes a block (tests use small ones).
-#[allow(clippy::too_many_arguments)]
+/// `schema` when values may be bad (see [`crate::csv::read`]).
 pub(crate) fn read(
     text: Box<dyn Read + Send>,
     path: PathBuf,
-    read_as: SchemaRef,
-    schema: SchemaRef,
+    (read_as, schema): (SchemaRef, SchemaRef),
     options: &CsvOptions,
-    batch_size: usize,
-    bad_values: BadValues,
-    threads: usize,
-    block: usize,
+    blocks: Blocks,
 ) -> Chunks {
+    let Blocks {
+        batch_size,
+        bad_values,
+        threads,
+        block,
+    } = blocks;
     let (work_tx, work_rx) = sync_channel::<Work>(threads);
     let (done_tx, done_rx) = channel::<(usize, Parsed)>();
     // A token per block in flight: the splitter takes one before cutting a

@@ -149,6 +149,18 @@ impl Labels {
         }
     }
 
+    /// The rows binned by the baseline's `categories` (a code each, one
+    /// more for unseen labels, missing values in the missing bin).
+    fn binned(&self, categories: &[String]) -> BinnedColumn {
+        let code: HashMap<&str, u32> = categories
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.as_str(), i as u32))
+            .collect();
+        let codes = self.codes_in(&code, categories.len() as u32);
+        bin_categorical(&codes, categories.len() + 1)
+    }
+
     /// Each row's code in `codes` (by label), `unseen` for labels not in it.
     fn codes_in(&self, codes: &HashMap<&str, u32>, unseen: u32) -> Vec<Option<u32>> {
         let mapped: Vec<u32> = self
@@ -358,14 +370,7 @@ impl SampleAccumulator {
                         .filter(|c| *c != MISSING_LABEL)
                         .cloned()
                         .collect();
-                    let code: HashMap<&str, u32> = categories
-                        .iter()
-                        .enumerate()
-                        .map(|(i, c)| (c.as_str(), i as u32))
-                        .collect();
-                    let unseen = categories.len() as u32;
-                    let codes = self.labels[c].codes_in(&code, unseen);
-                    bins.push(bin_categorical(&codes, categories.len() + 1).bins);
+                    bins.push(self.labels[c].binned(&categories).bins);
                     binnings.push(Binning::Categorical(categories));
                 }
                 _ => continue,
@@ -430,14 +435,7 @@ impl ClassifierSample {
                     bin_with_edges(&target.numbers[c], edges)
                 }
                 Binning::Categorical(categories) if form != SampleForm::Number => {
-                    let code: HashMap<&str, u32> = categories
-                        .iter()
-                        .enumerate()
-                        .map(|(i, c)| (c.as_str(), i as u32))
-                        .collect();
-                    let unseen = categories.len() as u32;
-                    let codes = target.labels[c].codes_in(&code, unseen);
-                    bin_categorical(&codes, categories.len() + 1)
+                    target.labels[c].binned(categories)
                 }
                 _ => {
                     return Err(Error::InvalidOptions(vec![format!(

@@ -207,16 +207,7 @@ impl ProfileBuilder {
 
     /// Adds the rows of `batch`, which must have the builder's schema.
     pub fn update(&mut self, batch: &RecordBatch) -> Result<()> {
-        if batch.schema().fields() != self.schema.fields() {
-            return Err(Error::SchemaMismatch {
-                batch: 0,
-                detail: format!(
-                    "{:?} against {:?}",
-                    batch.schema().fields(),
-                    self.schema.fields()
-                ),
-            });
-        }
+        super::check_batch(&self.schema, batch)?;
         if self.options.max_values.is_some() {
             row_keys(batch, &self.keyed, self.options.seed, &mut self.keys)?;
         }
@@ -449,33 +440,14 @@ pub(crate) fn label_stats(counts: &HashMap<String, u64>, rows: usize) -> (usize,
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::sampling::Rng;
-    use arrow_array::{Float64Array, Int64Array, StringArray};
+    use arrow_array::Float64Array;
 
-    /// `rows` rows of a float, an integer and a string column.
     fn batch(rows: usize, seed: u64) -> RecordBatch {
-        let mut rng = Rng::new(seed);
-        let x: Vec<Option<f64>> = (0..rows)
-            .map(|i| (i % 17 != 0).then(|| rng.normal()))
-            .collect();
-        let n: Vec<i64> = (0..rows).map(|_| rng.below(7) as i64).collect();
-        let s: Vec<Option<String>> = (0..rows)
-            .map(|i| (i % 13 != 0).then(|| format!("c{}", rng.below(5))))
-            .collect();
-        RecordBatch::try_from_iter([
-            ("x", Arc::new(Float64Array::from(x)) as ArrayRef),
-            ("n", Arc::new(Int64Array::from(n)) as ArrayRef),
-            ("s", Arc::new(StringArray::from(s)) as ArrayRef),
-        ])
-        .unwrap()
+        crate::profile::test_data::mixed(rows, seed, 0.0, false)
     }
 
     fn options(rule: KindRule) -> ProfileOptions {
-        ProfileOptions {
-            kind_rule: rule,
-            classifier_budget: 300,
-            ..ProfileOptions::default()
-        }
+        crate::profile::test_data::options(rule, 300)
     }
 
     #[test]

@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 
 pub(crate) mod builder;
 pub(crate) mod target;
+#[cfg(test)]
+pub(crate) mod test_data;
 
 pub use builder::ProfileBuilder;
 use builder::{ColumnState, label_stats};
@@ -175,6 +177,21 @@ pub struct DataSource {
     pub from: Option<String>,
     /// Exclusive end of the window (RFC 3339), if any.
     pub to: Option<String>,
+}
+
+/// An error unless `batch` has the columns of `schema` (a builder's).
+pub(crate) fn check_batch(schema: &Schema, batch: &RecordBatch) -> Result<()> {
+    if batch.schema().fields() == schema.fields() {
+        return Ok(());
+    }
+    Err(Error::SchemaMismatch {
+        batch: 0,
+        detail: format!(
+            "{:?} against {:?}",
+            batch.schema().fields(),
+            schema.fields()
+        ),
+    })
 }
 
 /// The schema shared by all `batches` (`None` when there are none), or an

@@ -161,16 +161,7 @@ impl TargetBuilder {
 
     /// Adds the rows of `batch`, which must have the builder's schema.
     pub fn update(&mut self, batch: &RecordBatch) -> Result<()> {
-        if batch.schema().fields() != self.schema.fields() {
-            return Err(Error::SchemaMismatch {
-                batch: 0,
-                detail: format!(
-                    "{:?} against {:?}",
-                    batch.schema().fields(),
-                    self.schema.fields()
-                ),
-            });
-        }
+        super::check_batch(&self.schema, batch)?;
         if !self.keyed.is_empty() {
             row_keys(batch, &self.keyed, self.values_seed, &mut self.keys)?;
         }
@@ -309,43 +300,18 @@ impl TargetProfile {
 
 #[cfg(test)]
 mod tests {
-    use arrow_array::{ArrayRef, Float64Array, Int64Array, StringArray, TimestampSecondArray};
 
     use super::*;
     use crate::compare::CompareOptions;
-    use crate::domain::sampling::Rng;
     use crate::kind::KindRule;
     use crate::profile::{ProfileBuilder, ProfileOptions};
 
-    /// `rows` rows of a float, a few-valued integer, a string and a time
-    /// column; `shift` moves the float.
     fn batch(rows: usize, seed: u64, shift: f64) -> RecordBatch {
-        let mut rng = Rng::new(seed);
-        let x: Vec<Option<f64>> = (0..rows)
-            .map(|i| (i % 17 != 0).then(|| rng.normal() + shift))
-            .collect();
-        let n: Vec<i64> = (0..rows).map(|_| rng.below(7) as i64).collect();
-        let s: Vec<Option<String>> = (0..rows)
-            .map(|i| (i % 13 != 0).then(|| format!("c{}", rng.below(5))))
-            .collect();
-        let t: Vec<Option<i64>> = (0..rows)
-            .map(|i| (i % 11 != 0).then_some(i as i64))
-            .collect();
-        RecordBatch::try_from_iter([
-            ("x", Arc::new(Float64Array::from(x)) as ArrayRef),
-            ("n", Arc::new(Int64Array::from(n)) as ArrayRef),
-            ("s", Arc::new(StringArray::from(s)) as ArrayRef),
-            ("t", Arc::new(TimestampSecondArray::from(t)) as ArrayRef),
-        ])
-        .unwrap()
+        crate::profile::test_data::mixed(rows, seed, shift, true)
     }
 
     fn options(rule: KindRule) -> ProfileOptions {
-        ProfileOptions {
-            kind_rule: rule,
-            classifier_budget: 400,
-            ..ProfileOptions::default()
-        }
+        crate::profile::test_data::options(rule, 400)
     }
 
     /// Whether two JSON values are equal, numbers within `tolerance`
