@@ -1,0 +1,760 @@
+//! The embedded store: one SQLite file in a data directory, created on
+//! first use, its schema migrated on open. Datasets and monitors live here
+//! (baselines, runs and results follow); every change of a monitor is
+//! written to the audit log in the same transaction.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+
+use crate::monitor::{Invalid, MonitorSpec};
+
+/// File name of the database inside the data directory.
+pub const DATABASE_FILE: &str = "tidewatch.db";
+
+/// The schema's migrations, in order: version `i + 1` is `MIGRATIONS[i]`.
+/// A migration, once released, never changes; new ones are appended.
+const MIGRATIONS: [&str; 1] = [include_str!("../migrations/0001_initial.sql")];
+
+/// What can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database failed (I/O, corruption, a constraint not checked
+    /// earlier).
+    #[error("the store at {path}: {source}")]
+    Database {
+        /// The database file.
+        path: PathBuf,
+        /// The driver's error.
+        source: sqlx::Error,
+    },
+    /// The data directory cannot be created or read.
+    #[error("the data directory {path}: {source}")]
+    Io {
+        /// The directory.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The database is of a newer tidewatch.
+    #[error(
+        "the store at {path} has schema version {found}; this tidewatch knows up to {known}: upgrade tidewatch"
+    )]
+    NewerSchema {
+        /// The database file.
+        path: PathBuf,
+        /// Its schema version.
+        found: i64,
+        /// The newest this build knows.
+        known: i64,
+    },
+    /// A request breaks rules (each named with its field).
+    #[error("invalid: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Invalid(Vec<Invalid>),
+    /// No such entity.
+    #[error("no {entity} named {name:?}")]
+    NotFound {
+        /// `dataset`, `monitor`, ...
+        entity: &'static str,
+        /// The name asked for.
+        name: String,
+    },
+    /// The name is taken.
+    #[error("a {entity} named {name:?} exists already")]
+    Exists {
+        /// `dataset`, `monitor`, ...
+        entity: &'static str,
+        /// The name.
+        name: String,
+    },
+    /// The monitor was deleted: nothing more can be done with it.
+    #[error("monitor {0:?} is deleted")]
+    Deleted(String),
+    /// A field that is fixed at creation was changed.
+    #[error("{field} of monitor {name:?} is fixed at creation")]
+    Fixed {
+        /// The monitor.
+        name: String,
+        /// The field.
+        field: &'static str,
+    },
+}
+
+/// A named source of data: what to read and how.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Dataset {
+    /// Unique name (the monitor-name rule).
+    pub name: String,
+    /// A path, a glob or an object-store URL.
+    pub input: String,
+    /// `csv`, `parquet` or `ndjson`; `None`: from the file names.
+    pub format: Option<String>,
+    /// The time column windows cut on (required of a monitor's target).
+    pub time_column: Option<String>,
+    /// Further read options, as JSON.
+    pub options: serde_json::Value,
+}
+
+/// A monitor's lifecycle state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MonitorState {
+    /// Scheduled.
+    Enabled,
+    /// Kept, not scheduled.
+    Disabled,
+    /// Gone: every operation on it fails.
+    Deleted,
+}
+
+impl MonitorState {
+    fn as_str(self) -> &'static str {
+        match self {
+            MonitorState::Enabled => "enabled",
+            MonitorState::Disabled => "disabled",
+            MonitorState::Deleted => "deleted",
+        }
+    }
+
+    fn parse(s: &str) -> MonitorState {
+        match s {
+            "enabled" => MonitorState::Enabled,
+            "disabled" => MonitorState::Disabled,
+            _ => MonitorState::Deleted,
+        }
+    }
+}
+
+/// A stored monitor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Monitor {
+    /// Its definition.
+    pub spec: MonitorSpec,
+    /// Its state.
+    pub state: MonitorState,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One audit-log entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Who (a token's name), if known.
+    pub actor: Option<String>,
+    /// What kind of entity.
+    pub entity: String,
+    /// What was done: `create`, `update`, `enable`, `disable`, `delete`.
+    pub action: String,
+    /// The change, as JSON.
+    pub detail: serde_json::Value,
+}
+
+/// The store of one data directory.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: SqlitePool,
+    dir: PathBuf,
+}
+
+fn now_text() -> String {
+    Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+fn parse_time(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_default()
+}
+
+impl Store {
+    /// Opens the store in `dir`, creating the directory and the database
+    /// on first use and applying the migrations it lacks.
+    pub async fn open(dir: &Path) -> Result<Store, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let file = dir.join(DATABASE_FILE);
+        let options = SqliteConnectOptions::from_str("sqlite://")
+            .map_err(|source| StoreError::Database {
+                path: file.clone(),
+                source,
+            })?
+            .filename(&file)
+            .create_if_missing(true)
+            .foreign_keys(true)
+            // Write-ahead log, synced at every commit: what the store
+            // acknowledged survives a crash.
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(|source| StoreError::Database {
+                path: file.clone(),
+                source,
+            })?;
+        let store = Store {
+            pool,
+            dir: dir.to_path_buf(),
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// The data directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn db(&self, source: sqlx::Error) -> StoreError {
+        StoreError::Database {
+            path: self.dir.join(DATABASE_FILE),
+            source,
+        }
+    }
+
+    /// The schema version (SQLite's `user_version`).
+    pub async fn schema_version(&self) -> Result<i64, StoreError> {
+        sqlx::query_scalar("PRAGMA user_version")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| self.db(e))
+    }
+
+    /// Applies the migrations after the database's version, each in one
+    /// transaction with its version bump.
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let known = MIGRATIONS.len() as i64;
+        let found = self.schema_version().await?;
+        if found > known {
+            return Err(StoreError::NewerSchema {
+                path: self.dir.join(DATABASE_FILE),
+                found,
+                known,
+            });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+            let mut tx = self.pool.begin().await.map_err(|e| self.db(e))?;
+            sqlx::raw_sql(*sql)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| self.db(e))?;
+            // PRAGMA takes no parameters; the version is a number we made.
+            let bump = format!("PRAGMA user_version = {}", i + 1);
+            sqlx::raw_sql(sqlx::AssertSqlSafe(bump))
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| self.db(e))?;
+            tx.commit().await.map_err(|e| self.db(e))?;
+        }
+        Ok(())
+    }
+
+    /// Adds a dataset.
+    pub async fn create_dataset(&self, d: &Dataset) -> Result<(), StoreError> {
+        let mut problems = Vec::new();
+        if let Err(rule) = crate::monitor::check_name(&d.name) {
+            problems.push(Invalid {
+                field: "name".into(),
+                rule,
+            });
+        }
+        if d.input.trim().is_empty() {
+            problems.push(Invalid {
+                field: "input".into(),
+                rule: "must name a file, directory, glob or URL".into(),
+            });
+        }
+        if let Some(f) = &d.format {
+            if !["csv", "parquet", "ndjson"].contains(&f.as_str()) {
+                problems.push(Invalid {
+                    field: "format".into(),
+                    rule: format!("must be csv, parquet or ndjson, not {f:?}"),
+                });
+            }
+        }
+        if !problems.is_empty() {
+            return Err(StoreError::Invalid(problems));
+        }
+        let result = sqlx::query(
+            "INSERT INTO datasets (name, input, format, time_column, options, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&d.name)
+        .bind(&d.input)
+        .bind(&d.format)
+        .bind(&d.time_column)
+        .bind(d.options.to_string())
+        .bind(now_text())
+        .execute(&self.pool)
+        .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_unique_violation(&e) => Err(StoreError::Exists {
+                entity: "dataset",
+                name: d.name.clone(),
+            }),
+            Err(e) => Err(self.db(e)),
+        }
+    }
+
+    /// The dataset named `name`.
+    pub async fn dataset(&self, name: &str) -> Result<Dataset, StoreError> {
+        let row = sqlx::query(
+            "SELECT name, input, format, time_column, options FROM datasets WHERE name = ?",
+        )
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| self.db(e))?
+        .ok_or_else(|| StoreError::NotFound {
+            entity: "dataset",
+            name: name.to_string(),
+        })?;
+        Ok(dataset_of(&row))
+    }
+
+    /// Every dataset, by name.
+    pub async fn datasets(&self) -> Result<Vec<Dataset>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT name, input, format, time_column, options FROM datasets ORDER BY name",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.db(e))?;
+        Ok(rows.iter().map(dataset_of).collect())
+    }
+
+    /// Adds a monitor (enabled or disabled as its spec says), audited.
+    pub async fn create_monitor(
+        &self,
+        spec: &MonitorSpec,
+        actor: Option<&str>,
+    ) -> Result<Monitor, StoreError> {
+        let problems = spec.problems();
+        if !problems.is_empty() {
+            return Err(StoreError::Invalid(problems));
+        }
+        let state = if spec.enabled {
+            MonitorState::Enabled
+        } else {
+            MonitorState::Disabled
+        };
+        let now = now_text();
+        let json = serde_json::to_string(spec).expect("a spec serialises");
+        let mut tx = self.pool.begin().await.map_err(|e| self.db(e))?;
+        let inserted = sqlx::query(
+            "INSERT INTO monitors (name, spec, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(&spec.name)
+        .bind(&json)
+        .bind(state.as_str())
+        .bind(&now)
+        .bind(&now)
+        .execute(&mut *tx)
+        .await;
+        let id = match inserted {
+            Ok(r) => r.last_insert_rowid(),
+            Err(e) if is_unique_violation(&e) => {
+                return Err(StoreError::Exists {
+                    entity: "monitor",
+                    name: spec.name.clone(),
+                });
+            }
+            Err(e) => return Err(self.db(e)),
+        };
+        audit(
+            &mut tx,
+            actor,
+            "monitor",
+            id,
+            "create",
+            &serde_json::json!({ "spec": spec }),
+        )
+        .await
+        .map_err(|e| self.db(e))?;
+        tx.commit().await.map_err(|e| self.db(e))?;
+        self.monitor(&spec.name).await
+    }
+
+    /// The monitor named `name` (deleted ones are an error).
+    pub async fn monitor(&self, name: &str) -> Result<Monitor, StoreError> {
+        let (_, m) = self.monitor_row(name).await?;
+        if m.state == MonitorState::Deleted {
+            return Err(StoreError::Deleted(name.to_string()));
+        }
+        Ok(m)
+    }
+
+    async fn monitor_row(&self, name: &str) -> Result<(i64, Monitor), StoreError> {
+        let row = sqlx::query(
+            "SELECT id, spec, state, created_at, updated_at FROM monitors WHERE name = ?",
+        )
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| self.db(e))?
+        .ok_or_else(|| StoreError::NotFound {
+            entity: "monitor",
+            name: name.to_string(),
+        })?;
+        Ok((row.get::<i64, _>("id"), monitor_of(&row)))
+    }
+
+    /// Every monitor not deleted, by name.
+    pub async fn monitors(&self) -> Result<Vec<Monitor>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT spec, state, created_at, updated_at FROM monitors \
+             WHERE state != 'deleted' ORDER BY name",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.db(e))?;
+        Ok(rows.iter().map(monitor_of).collect())
+    }
+
+    /// Replaces a monitor's updatable fields with `spec`'s (name, frequency
+    /// and latency must stay as they were), audited with the old and new
+    /// specs.
+    pub async fn update_monitor(
+        &self,
+        spec: &MonitorSpec,
+        actor: Option<&str>,
+    ) -> Result<Monitor, StoreError> {
+        let (id, old) = self.monitor_row(&spec.name).await?;
+        if old.state == MonitorState::Deleted {
+            return Err(StoreError::Deleted(spec.name.clone()));
+        }
+        for (field, same) in [
+            ("frequency", old.spec.frequency == spec.frequency),
+            (
+                "latency_hours",
+                old.spec.latency_hours == spec.latency_hours,
+            ),
+        ] {
+            if !same {
+                return Err(StoreError::Fixed {
+                    name: spec.name.clone(),
+                    field,
+                });
+            }
+        }
+        let problems = spec.problems();
+        if !problems.is_empty() {
+            return Err(StoreError::Invalid(problems));
+        }
+        let state = if spec.enabled {
+            MonitorState::Enabled
+        } else {
+            MonitorState::Disabled
+        };
+        let detail = serde_json::json!({ "before": old.spec, "after": spec });
+        self.change(id, &spec.name, Some(spec), state, "update", detail, actor)
+            .await
+    }
+
+    /// Sets a monitor's state: `enable`, `disable` or `delete`, audited.
+    pub async fn set_monitor_state(
+        &self,
+        name: &str,
+        state: MonitorState,
+        actor: Option<&str>,
+    ) -> Result<Monitor, StoreError> {
+        let (id, old) = self.monitor_row(name).await?;
+        if old.state == MonitorState::Deleted {
+            return Err(StoreError::Deleted(name.to_string()));
+        }
+        let action = match state {
+            MonitorState::Enabled => "enable",
+            MonitorState::Disabled => "disable",
+            MonitorState::Deleted => "delete",
+        };
+        let mut spec = old.spec.clone();
+        spec.enabled = state == MonitorState::Enabled;
+        let detail = serde_json::json!({ "from": old.state, "to": state });
+        self.change(id, name, Some(&spec), state, action, detail, actor)
+            .await?;
+        if state == MonitorState::Deleted {
+            // What was deleted, as it was.
+            let (_, m) = self.monitor_row(name).await?;
+            return Ok(m);
+        }
+        self.monitor(name).await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn change(
+        &self,
+        id: i64,
+        name: &str,
+        spec: Option<&MonitorSpec>,
+        state: MonitorState,
+        action: &str,
+        detail: serde_json::Value,
+        actor: Option<&str>,
+    ) -> Result<Monitor, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(|e| self.db(e))?;
+        let json = spec.map(|s| serde_json::to_string(s).expect("a spec serialises"));
+        sqlx::query(
+            "UPDATE monitors SET spec = COALESCE(?, spec), state = ?, updated_at = ? WHERE id = ?",
+        )
+        .bind(json)
+        .bind(state.as_str())
+        .bind(now_text())
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| self.db(e))?;
+        audit(&mut tx, actor, "monitor", id, action, &detail)
+            .await
+            .map_err(|e| self.db(e))?;
+        tx.commit().await.map_err(|e| self.db(e))?;
+        let (_, m) = self.monitor_row(name).await?;
+        Ok(m)
+    }
+
+    /// The audit log of monitor `name`, oldest first (deleted ones too).
+    pub async fn monitor_audit(&self, name: &str) -> Result<Vec<AuditEntry>, StoreError> {
+        let (id, _) = self.monitor_row(name).await?;
+        let rows = sqlx::query(
+            "SELECT at, actor, entity, action, detail FROM audit_log \
+             WHERE entity = 'monitor' AND entity_id = ? ORDER BY id",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.db(e))?;
+        Ok(rows
+            .iter()
+            .map(|r| AuditEntry {
+                at: parse_time(r.get("at")),
+                actor: r.get("actor"),
+                entity: r.get("entity"),
+                action: r.get("action"),
+                detail: serde_json::from_str(r.get("detail")).unwrap_or_default(),
+            })
+            .collect())
+    }
+}
+
+async fn audit(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    actor: Option<&str>,
+    entity: &str,
+    id: i64,
+    action: &str,
+    detail: &serde_json::Value,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO audit_log (at, actor, entity, entity_id, action, detail) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(now_text())
+    .bind(actor)
+    .bind(entity)
+    .bind(id)
+    .bind(action)
+    .bind(detail.to_string())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+fn dataset_of(row: &sqlx::sqlite::SqliteRow) -> Dataset {
+    Dataset {
+        name: row.get("name"),
+        input: row.get("input"),
+        format: row.get("format"),
+        time_column: row.get("time_column"),
+        options: serde_json::from_str(row.get("options")).unwrap_or_default(),
+    }
+}
+
+fn monitor_of(row: &sqlx::sqlite::SqliteRow) -> Monitor {
+    Monitor {
+        spec: serde_json::from_str(row.get("spec")).expect("the store holds specs it wrote"),
+        state: MonitorState::parse(row.get("state")),
+        created_at: parse_time(row.get("created_at")),
+        updated_at: parse_time(row.get("updated_at")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::monitor::AlertRoute;
+    use crate::window::Frequency;
+
+    fn spec(name: &str) -> MonitorSpec {
+        MonitorSpec {
+            name: name.into(),
+            baseline: "training".into(),
+            target: "collected".into(),
+            features: None,
+            frequency: Frequency::Week,
+            latency_hours: 24,
+            threshold: 0.2,
+            alerts: vec![AlertRoute::Email("ml@example.com".into())],
+            enabled: true,
+            feature_methods: BTreeMap::new(),
+            feature_thresholds: BTreeMap::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_store_is_created_on_first_use_and_migrated_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("nested/tidewatch-data");
+        let store = Store::open(&home).await.unwrap();
+        assert!(home.join(DATABASE_FILE).is_file());
+        assert_eq!(store.schema_version().await.unwrap(), 1);
+        store
+            .create_dataset(&Dataset {
+                name: "collected".into(),
+                input: "data/*.parquet".into(),
+                format: Some("parquet".into()),
+                time_column: Some("timestamp".into()),
+                options: serde_json::json!({}),
+            })
+            .await
+            .unwrap();
+        drop(store);
+        // Reopened: nothing is applied twice and the data is there.
+        let store = Store::open(&home).await.unwrap();
+        assert_eq!(store.schema_version().await.unwrap(), 1);
+        assert_eq!(store.datasets().await.unwrap().len(), 1);
+        // A store from a newer tidewatch is refused.
+        sqlx::raw_sql("PRAGMA user_version = 99")
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        drop(store);
+        let err = Store::open(&home).await.unwrap_err().to_string();
+        assert!(
+            err.contains("schema version 99") && err.contains("upgrade"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn datasets_are_named_once_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        let d = Dataset {
+            name: "train".into(),
+            input: "train.csv".into(),
+            format: None,
+            time_column: None,
+            options: serde_json::json!({"delimiter": ";"}),
+        };
+        store.create_dataset(&d).await.unwrap();
+        assert_eq!(store.dataset("train").await.unwrap(), d);
+        let err = store.create_dataset(&d).await.unwrap_err();
+        assert!(matches!(err, StoreError::Exists { .. }), "{err}");
+        let bad = Dataset {
+            name: "-x".into(),
+            format: Some("xlsx".into()),
+            ..d.clone()
+        };
+        let err = store.create_dataset(&bad).await.unwrap_err().to_string();
+        assert!(err.contains("name:") && err.contains("format:"), "{err}");
+        let err = store.dataset("nope").await.unwrap_err().to_string();
+        assert_eq!(err, "no dataset named \"nope\"");
+    }
+
+    #[tokio::test]
+    async fn monitors_live_change_audited_and_die() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        let m = store
+            .create_monitor(&spec("loans"), Some("admin"))
+            .await
+            .unwrap();
+        assert_eq!(m.state, MonitorState::Enabled);
+        let err = store
+            .create_monitor(&spec("loans"), None)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Exists { .. }));
+        // Invalid specs name every broken rule.
+        let bad = MonitorSpec {
+            threshold: 2.0,
+            latency_hours: 5000,
+            ..spec("other")
+        };
+        match store.create_monitor(&bad, None).await.unwrap_err() {
+            StoreError::Invalid(p) => {
+                let fields: Vec<_> = p.iter().map(|p| p.field.as_str()).collect();
+                assert_eq!(fields, ["latency_hours", "threshold"]);
+            }
+            other => panic!("{other}"),
+        }
+        // Updates keep the fixed fields.
+        let mut changed = spec("loans");
+        changed.threshold = 0.3;
+        changed
+            .alerts
+            .push(AlertRoute::Webhook("https://hooks.example.com/x".into()));
+        let m = store.update_monitor(&changed, Some("admin")).await.unwrap();
+        assert_eq!(m.spec.threshold, 0.3);
+        let mut fixed = changed.clone();
+        fixed.frequency = Frequency::Day;
+        let err = store
+            .update_monitor(&fixed, None)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("frequency") && err.contains("fixed"), "{err}");
+        // Disable, enable, delete: then every operation fails.
+        let m = store
+            .set_monitor_state("loans", MonitorState::Disabled, None)
+            .await
+            .unwrap();
+        assert!(!m.spec.enabled && m.state == MonitorState::Disabled);
+        store
+            .set_monitor_state("loans", MonitorState::Enabled, None)
+            .await
+            .unwrap();
+        store
+            .set_monitor_state("loans", MonitorState::Deleted, Some("admin"))
+            .await
+            .unwrap();
+        for err in [
+            store.monitor("loans").await.unwrap_err(),
+            store.update_monitor(&changed, None).await.unwrap_err(),
+            store
+                .set_monitor_state("loans", MonitorState::Enabled, None)
+                .await
+                .unwrap_err(),
+        ] {
+            assert_eq!(err.to_string(), "monitor \"loans\" is deleted");
+        }
+        assert!(store.monitors().await.unwrap().is_empty());
+        let log = store.monitor_audit("loans").await.unwrap();
+        let actions: Vec<_> = log.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(actions, ["create", "update", "disable", "enable", "delete"]);
+        assert_eq!(log[1].detail["before"]["threshold"], 0.2);
+        assert_eq!(log[1].detail["after"]["threshold"], 0.3);
+        assert_eq!(log[0].actor.as_deref(), Some("admin"));
+        // An unknown monitor is not the same error as a deleted one.
+        let err = store.monitor("ghost").await.unwrap_err().to_string();
+        assert_eq!(err, "no monitor named \"ghost\"");
+    }
+}
