@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 
+use tidewatch_core::BaselineProfile;
+
 use crate::monitor::{Invalid, MonitorSpec};
 
 /// File name of the database inside the data directory.
@@ -75,6 +77,18 @@ pub enum StoreError {
     /// The monitor was deleted: nothing more can be done with it.
     #[error("monitor {0:?} is deleted")]
     Deleted(String),
+    /// A stored baseline file is missing, corrupt or unreadable.
+    #[error("baseline {name} version {version} ({path}): {detail}")]
+    BaselineFile {
+        /// The baseline.
+        name: String,
+        /// Its version.
+        version: i64,
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        detail: String,
+    },
     /// A field that is fixed at creation was changed.
     #[error("{field} of monitor {name:?} is fixed at creation")]
     Fixed {
@@ -98,6 +112,28 @@ pub struct Dataset {
     pub time_column: Option<String>,
     /// Further read options, as JSON.
     pub options: serde_json::Value,
+}
+
+/// A stored baseline: a profile fitted from a dataset, versioned and
+/// immutable. The profile itself is a file in the data directory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BaselineRecord {
+    /// Its name (the monitor-name rule); versions share it.
+    pub name: String,
+    /// 1 for the first profile of this name, then 2, 3, ...
+    pub version: i64,
+    /// The dataset it was fitted from.
+    pub dataset: String,
+    /// The profile file, relative to the data directory.
+    pub file: String,
+    /// FNV-1a of the file's bytes, hex (checked on every load).
+    pub checksum: String,
+    /// Rows profiled.
+    pub rows: i64,
+    /// The window profiled, if any (RFC 3339).
+    pub window: (Option<String>, Option<String>),
+    /// When it was stored.
+    pub created_at: DateTime<Utc>,
 }
 
 /// A monitor's lifecycle state.
@@ -337,6 +373,143 @@ impl Store {
         Ok(rows.iter().map(dataset_of).collect())
     }
 
+    /// Stores `profile` as the next version of baseline `name`, fitted from
+    /// `dataset`: the file is written and synced first, then recorded, so
+    /// a record never names a missing file.
+    pub async fn create_baseline(
+        &self,
+        name: &str,
+        dataset: &str,
+        profile: &BaselineProfile,
+    ) -> Result<BaselineRecord, StoreError> {
+        if let Err(rule) = crate::monitor::check_name(name) {
+            return Err(StoreError::Invalid(vec![Invalid {
+                field: "name".into(),
+                rule,
+            }]));
+        }
+        let dataset_id: i64 = sqlx::query_scalar("SELECT id FROM datasets WHERE name = ?")
+            .bind(dataset)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| self.db(e))?
+            .ok_or_else(|| StoreError::NotFound {
+                entity: "dataset",
+                name: dataset.to_string(),
+            })?;
+        let bytes = profile.to_bytes().map_err(|e| {
+            StoreError::Invalid(vec![Invalid {
+                field: "profile".into(),
+                rule: e.to_string(),
+            }])
+        })?;
+        let mut tx = self.pool.begin().await.map_err(|e| self.db(e))?;
+        let version: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(MAX(version), 0) + 1 FROM baselines WHERE name = ?",
+        )
+        .bind(name)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| self.db(e))?;
+        let file = format!("baselines/{name}-v{version}.baseline");
+        let path = self.dir.join(&file);
+        write_synced(&path, &bytes).map_err(|source| StoreError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let source = profile.source.as_ref();
+        let window = (
+            source.and_then(|s| s.from.clone()),
+            source.and_then(|s| s.to.clone()),
+        );
+        let checksum = format!("{:016x}", tidewatch_core::profile::checksum(&bytes));
+        let inserted = sqlx::query(
+            "INSERT INTO baselines (name, version, dataset_id, file, checksum, rows, \
+             window_from, window_to, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(name)
+        .bind(version)
+        .bind(dataset_id)
+        .bind(&file)
+        .bind(&checksum)
+        .bind(profile.rows as i64)
+        .bind(&window.0)
+        .bind(&window.1)
+        .bind(now_text())
+        .execute(&mut *tx)
+        .await;
+        if let Err(e) = inserted {
+            let _ = std::fs::remove_file(&path);
+            return Err(if is_unique_violation(&e) {
+                StoreError::Exists {
+                    entity: "baseline version",
+                    name: format!("{name} v{version}"),
+                }
+            } else {
+                self.db(e)
+            });
+        }
+        tx.commit().await.map_err(|e| self.db(e))?;
+        self.baseline(name, Some(version)).await
+    }
+
+    /// Baseline `name` at `version` (the newest when `None`).
+    pub async fn baseline(
+        &self,
+        name: &str,
+        version: Option<i64>,
+    ) -> Result<BaselineRecord, StoreError> {
+        let row = sqlx::query(
+            "SELECT b.name, b.version, d.name AS dataset, b.file, b.checksum, b.rows, \
+             b.window_from, b.window_to, b.created_at FROM baselines b \
+             JOIN datasets d ON d.id = b.dataset_id \
+             WHERE b.name = ? AND (? IS NULL OR b.version = ?) ORDER BY b.version DESC LIMIT 1",
+        )
+        .bind(name)
+        .bind(version)
+        .bind(version)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| self.db(e))?
+        .ok_or_else(|| StoreError::NotFound {
+            entity: "baseline",
+            name: match version {
+                Some(v) => format!("{name} v{v}"),
+                None => name.to_string(),
+            },
+        })?;
+        Ok(BaselineRecord {
+            name: row.get("name"),
+            version: row.get("version"),
+            dataset: row.get("dataset"),
+            file: row.get("file"),
+            checksum: row.get("checksum"),
+            rows: row.get("rows"),
+            window: (row.get("window_from"), row.get("window_to")),
+            created_at: parse_time(row.get("created_at")),
+        })
+    }
+
+    /// The profile a record names, its file checked against the record.
+    pub fn load_baseline(&self, record: &BaselineRecord) -> Result<BaselineProfile, StoreError> {
+        let path = self.dir.join(&record.file);
+        let bad = |detail: String| StoreError::BaselineFile {
+            name: record.name.clone(),
+            version: record.version,
+            path: path.clone(),
+            detail,
+        };
+        let bytes = std::fs::read(&path).map_err(|e| bad(e.to_string()))?;
+        let sum = format!("{:016x}", tidewatch_core::profile::checksum(&bytes));
+        if sum != record.checksum {
+            return Err(bad(format!(
+                "the file changed since it was stored (checksum {sum}, recorded {})",
+                record.checksum
+            )));
+        }
+        BaselineProfile::from_bytes(&bytes).map_err(|e| bad(e.to_string()))
+    }
+
     /// Adds a monitor (enabled or disabled as its spec says), audited.
     pub async fn create_monitor(
         &self,
@@ -571,6 +744,21 @@ async fn audit(
     Ok(())
 }
 
+/// Writes `bytes` to `path` (its folder created) through a temporary file
+/// that is synced, then renamed into place, then the folder synced: after
+/// a crash the file is whole or absent.
+fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let tmp = path.with_extension("tmp");
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)?;
+    std::fs::File::open(dir)?.sync_all()
+}
+
 fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
 }
@@ -756,5 +944,78 @@ mod tests {
         // An unknown monitor is not the same error as a deleted one.
         let err = store.monitor("ghost").await.unwrap_err().to_string();
         assert_eq!(err, "no monitor named \"ghost\"");
+    }
+
+    #[tokio::test]
+    async fn baselines_are_versioned_files_checked_on_load() {
+        use std::sync::Arc;
+
+        use arrow_array::{Float64Array, RecordBatch};
+        use tidewatch_core::ProfileOptions;
+
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        let fit = |shift: f64| {
+            let b = RecordBatch::try_from_iter([(
+                "x",
+                Arc::new(Float64Array::from(
+                    (0..500).map(|i| i as f64 + shift).collect::<Vec<_>>(),
+                )) as _,
+            )])
+            .unwrap();
+            BaselineProfile::fit(&[b], &ProfileOptions::default()).unwrap()
+        };
+        let err = store
+            .create_baseline("training", "nope", &fit(0.0))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert_eq!(err, "no dataset named \"nope\"");
+        store
+            .create_dataset(&Dataset {
+                name: "train".into(),
+                input: "train.csv".into(),
+                format: None,
+                time_column: None,
+                options: serde_json::json!({}),
+            })
+            .await
+            .unwrap();
+        let (p1, p2) = (fit(0.0), fit(10.0));
+        let r1 = store
+            .create_baseline("training", "train", &p1)
+            .await
+            .unwrap();
+        let r2 = store
+            .create_baseline("training", "train", &p2)
+            .await
+            .unwrap();
+        assert_eq!((r1.version, r2.version), (1, 2));
+        assert_eq!(r2.rows, 500);
+        assert_eq!(store.baseline("training", None).await.unwrap(), r2);
+        assert_eq!(
+            store
+                .load_baseline(&store.baseline("training", Some(1)).await.unwrap())
+                .unwrap(),
+            p1
+        );
+        assert_eq!(store.load_baseline(&r2).unwrap(), p2);
+        // A changed file is refused, naming the baseline and the file.
+        let path = dir.path().join(&r1.file);
+        let mut bytes = std::fs::read(&path).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        std::fs::write(&path, bytes).unwrap();
+        let err = store.load_baseline(&r1).unwrap_err().to_string();
+        assert!(
+            err.contains("training version 1") && err.contains("changed"),
+            "{err}"
+        );
+        let err = store
+            .baseline("training", Some(7))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert_eq!(err, "no baseline named \"training v7\"");
     }
 }
