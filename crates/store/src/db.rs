@@ -15,6 +15,7 @@ use sqlx::{Row, SqlitePool};
 use tidewatch_core::BaselineProfile;
 
 use crate::monitor::{Invalid, MonitorSpec};
+use crate::window::Window;
 
 /// File name of the database inside the data directory.
 pub const DATABASE_FILE: &str = "tidewatch.db";
@@ -136,6 +137,75 @@ pub struct BaselineRecord {
     pub created_at: DateTime<Utc>,
 }
 
+/// Why a run exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunKind {
+    /// Asked for one date, possibly with overrides.
+    Adhoc,
+    /// Started by the scheduler when its window completed (once a window).
+    Scheduled,
+    /// One window of a backfill range.
+    Backfill,
+}
+
+/// Where a run is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunState {
+    /// Waiting for a worker.
+    Queued,
+    /// Being computed.
+    Running,
+    /// Done, with results.
+    Succeeded,
+    /// Done, with the error that stopped it.
+    Failed,
+    /// Stopped on request.
+    Cancelled,
+}
+
+macro_rules! text_enum {
+    ($t:ty { $($v:ident => $s:literal),* $(,)? }) => {
+        impl $t {
+            /// The stored text.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$v => $s),* }
+            }
+            fn from_text(s: &str) -> Self {
+                match s { $($s => Self::$v,)* _ => unreachable!("the schema's CHECK allows only these") }
+            }
+        }
+    };
+}
+text_enum!(RunKind { Adhoc => "adhoc", Scheduled => "scheduled", Backfill => "backfill" });
+text_enum!(RunState {
+    Queued => "queued",
+    Running => "running",
+    Succeeded => "succeeded",
+    Failed => "failed",
+    Cancelled => "cancelled",
+});
+
+/// A run: one window of one monitor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Run {
+    /// Its id.
+    pub id: i64,
+    /// The monitor's name.
+    pub monitor: String,
+    /// Why it exists.
+    pub kind: RunKind,
+    /// Where it is.
+    pub state: RunState,
+    /// The window compared.
+    pub window: Window,
+    /// Feature and threshold overrides (adhoc runs), JSON.
+    pub overrides: serde_json::Value,
+    /// Why it failed.
+    pub error: Option<String>,
+}
+
 /// A monitor's lifecycle state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -202,7 +272,40 @@ pub struct Store {
 }
 
 fn now_text() -> String {
-    Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true)
+    time_text(Utc::now())
+}
+
+/// Times as stored: RFC 3339, UTC, microseconds (so text order is time
+/// order).
+fn time_text(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+/// A query of runs (`runs r` joined to their monitor `m`) ending in
+/// `$tail`, as one static string.
+macro_rules! select_runs {
+    ($tail:literal) => {
+        concat!(
+            "SELECT r.id, m.name AS monitor, r.kind, r.state, r.window_start, r.window_end, ",
+            "r.overrides, r.error FROM runs r JOIN monitors m ON m.id = r.monitor_id ",
+            $tail
+        )
+    };
+}
+
+fn run_of(row: &sqlx::sqlite::SqliteRow) -> Run {
+    Run {
+        id: row.get("id"),
+        monitor: row.get("monitor"),
+        kind: RunKind::from_text(row.get("kind")),
+        state: RunState::from_text(row.get("state")),
+        window: Window {
+            start: parse_time(row.get("window_start")),
+            end: parse_time(row.get("window_end")),
+        },
+        overrides: serde_json::from_str(row.get("overrides")).unwrap_or_default(),
+        error: row.get("error"),
+    }
 }
 
 fn parse_time(s: &str) -> DateTime<Utc> {
@@ -508,6 +611,139 @@ impl Store {
             )));
         }
         BaselineProfile::from_bytes(&bytes).map_err(|e| bad(e.to_string()))
+    }
+
+    /// Queues a run of monitor `name` over `window`. A scheduled run of a
+    /// window that already has one is not queued again: `None`.
+    pub async fn queue_run(
+        &self,
+        name: &str,
+        kind: RunKind,
+        window: Window,
+        overrides: serde_json::Value,
+    ) -> Result<Option<Run>, StoreError> {
+        let (monitor_id, m) = self.monitor_row(name).await?;
+        if m.state == MonitorState::Deleted {
+            return Err(StoreError::Deleted(name.to_string()));
+        }
+        let id: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO runs (monitor_id, kind, state, window_start, window_end, overrides, \
+             created_at) VALUES (?, ?, 'queued', ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
+        )
+        .bind(monitor_id)
+        .bind(kind.as_str())
+        .bind(time_text(window.start))
+        .bind(time_text(window.end))
+        .bind(overrides.to_string())
+        .bind(now_text())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| self.db(e))?;
+        match id {
+            Some(id) => Ok(Some(self.run(id).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Run `id`.
+    pub async fn run(&self, id: i64) -> Result<Run, StoreError> {
+        let row = sqlx::query(select_runs!("WHERE r.id = ?"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| self.db(e))?
+            .ok_or_else(|| StoreError::NotFound {
+                entity: "run",
+                name: id.to_string(),
+            })?;
+        Ok(run_of(&row))
+    }
+
+    /// The runs of monitor `name`, by window then id.
+    pub async fn runs(&self, name: &str) -> Result<Vec<Run>, StoreError> {
+        let rows = sqlx::query(select_runs!(
+            "WHERE m.name = ? ORDER BY r.window_start, r.id"
+        ))
+        .bind(name)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.db(e))?;
+        Ok(rows.iter().map(run_of).collect())
+    }
+
+    /// Takes the oldest queued run and marks it running, atomically (two
+    /// workers never take one run).
+    pub async fn claim_run(&self) -> Result<Option<Run>, StoreError> {
+        let id: Option<i64> = sqlx::query_scalar(
+            "UPDATE runs SET state = 'running', started_at = ? WHERE id = \
+             (SELECT id FROM runs WHERE state = 'queued' ORDER BY id LIMIT 1) RETURNING id",
+        )
+        .bind(now_text())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| self.db(e))?;
+        match id {
+            Some(id) => Ok(Some(self.run(id).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Ends a running run: succeeded, or failed with `error`. A run
+    /// cancelled meanwhile stays cancelled.
+    pub async fn finish_run(&self, id: i64, error: Option<&str>) -> Result<Run, StoreError> {
+        let state = if error.is_some() {
+            RunState::Failed
+        } else {
+            RunState::Succeeded
+        };
+        sqlx::query(
+            "UPDATE runs SET state = ?, error = ?, finished_at = ? WHERE id = ? AND state = 'running'",
+        )
+        .bind(state.as_str())
+        .bind(error)
+        .bind(now_text())
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| self.db(e))?;
+        self.run(id).await
+    }
+
+    /// Cancels a queued or running run; a finished one is left as it is
+    /// and said so.
+    pub async fn cancel_run(&self, id: i64) -> Result<Run, StoreError> {
+        let done = sqlx::query(
+            "UPDATE runs SET state = 'cancelled', finished_at = ? \
+             WHERE id = ? AND state IN ('queued', 'running')",
+        )
+        .bind(now_text())
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| self.db(e))?;
+        let run = self.run(id).await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Invalid(vec![Invalid {
+                field: "run".into(),
+                rule: format!(
+                    "run {id} is {} and can no longer be cancelled",
+                    run.state.as_str()
+                ),
+            }]));
+        }
+        Ok(run)
+    }
+
+    /// Puts back in the queue every run left running by a process that
+    /// died (called on start); returns how many.
+    pub async fn requeue_interrupted(&self) -> Result<u64, StoreError> {
+        let r = sqlx::query(
+            "UPDATE runs SET state = 'queued', started_at = NULL WHERE state = 'running'",
+        )
+        .execute(&self.pool)
+        .await
+        .map_err(|e| self.db(e))?;
+        Ok(r.rows_affected())
     }
 
     /// Adds a monitor (enabled or disabled as its spec says), audited.
@@ -1017,5 +1253,86 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert_eq!(err, "no baseline named \"training v7\"");
+    }
+
+    #[tokio::test]
+    async fn runs_queue_once_per_scheduled_window_and_survive_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        store.create_monitor(&spec("loans"), None).await.unwrap();
+        let weeks =
+            Frequency::Week.windows("2024-01-01".parse().unwrap(), "2024-01-21".parse().unwrap());
+        assert_eq!(weeks.len(), 3);
+        let none = serde_json::json!({});
+        let first = store
+            .queue_run("loans", RunKind::Scheduled, weeks[0], none.clone())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((first.state, first.window), (RunState::Queued, weeks[0]));
+        // The scheduler never queues a window twice; other kinds may.
+        assert!(
+            store
+                .queue_run("loans", RunKind::Scheduled, weeks[0], none.clone())
+                .await
+                .unwrap()
+                .is_none()
+        );
+        for w in &weeks {
+            store
+                .queue_run("loans", RunKind::Backfill, *w, none.clone())
+                .await
+                .unwrap()
+                .unwrap();
+        }
+        assert_eq!(store.runs("loans").await.unwrap().len(), 4);
+        // Workers take runs oldest first, one each.
+        let a = store.claim_run().await.unwrap().unwrap();
+        let b = store.claim_run().await.unwrap().unwrap();
+        assert_eq!((a.id, b.id), (first.id, first.id + 1));
+        assert_eq!(a.state, RunState::Running);
+        let a = store.finish_run(a.id, None).await.unwrap();
+        assert_eq!(a.state, RunState::Succeeded);
+        let err = store.cancel_run(a.id).await.unwrap_err().to_string();
+        assert!(
+            err.contains("succeeded") && err.contains("can no longer be cancelled"),
+            "{err}"
+        );
+        // The process dies with b running: on restart b is queued again.
+        drop(store);
+        let store = Store::open(dir.path()).await.unwrap();
+        assert_eq!(store.requeue_interrupted().await.unwrap(), 1);
+        let again = store.claim_run().await.unwrap().unwrap();
+        assert_eq!(again.id, b.id);
+        let failed = store
+            .finish_run(again.id, Some("no target rows in the window"))
+            .await
+            .unwrap();
+        assert_eq!(failed.state, RunState::Failed);
+        assert_eq!(
+            failed.error.as_deref(),
+            Some("no target rows in the window")
+        );
+        // Cancelling a queued run; a cancelled run is not claimed.
+        let c = store.claim_run().await.unwrap().unwrap();
+        let cancelled = store.cancel_run(c.id + 1).await.unwrap();
+        assert_eq!(cancelled.state, RunState::Cancelled);
+        assert!(store.claim_run().await.unwrap().is_none());
+        // A run cancelled while running stays cancelled when it finishes.
+        store.cancel_run(c.id).await.unwrap();
+        assert_eq!(
+            store.finish_run(c.id, None).await.unwrap().state,
+            RunState::Cancelled
+        );
+        // A deleted monitor takes no runs.
+        store
+            .set_monitor_state("loans", MonitorState::Deleted, None)
+            .await
+            .unwrap();
+        let err = store
+            .queue_run("loans", RunKind::Adhoc, weeks[1], none)
+            .await
+            .unwrap_err();
+        assert_eq!(err.to_string(), "monitor \"loans\" is deleted");
     }
 }

@@ -14,6 +14,8 @@ pub mod db;
 pub mod monitor;
 pub mod window;
 
-pub use db::{Dataset, Monitor, MonitorState, Store, StoreError};
+pub use db::{
+    BaselineRecord, Dataset, Monitor, MonitorState, Run, RunKind, RunState, Store, StoreError,
+};
 pub use monitor::{AlertRoute, Invalid, MonitorSpec};
 pub use window::{Frequency, Window};
