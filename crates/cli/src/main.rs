@@ -335,8 +335,8 @@ fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
                 .read
                 .options(args.baseline_from.as_deref(), args.baseline_to.as_deref())?;
             let options = args.profile.options(!args.no_classifier)?;
-            // Both inputs are opened, then read, at the same time: decoding
-            // a file is mostly one thread's work. The target's accumulator
+            // Both inputs are opened, then read, at the same time, so
+            // neither waits on the other's reading. The target's accumulator
             // needs only the baseline's columns and options, not its rows.
             let (baseline, target) = std::thread::scope(|s| {
                 let target = s.spawn(|| open(target_input, &target_options, "target"));
