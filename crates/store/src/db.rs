@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 
-use tidewatch_core::BaselineProfile;
+use tidewatch_core::{BaselineProfile, DriftReport};
 
 use crate::monitor::{Invalid, MonitorSpec};
 use crate::window::Window;
@@ -206,6 +206,22 @@ pub struct Run {
     pub error: Option<String>,
 }
 
+/// A succeeded run's results: the dataset-level figures and the whole
+/// report (every metric of every feature, contributions, histograms).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunResult {
+    /// The run.
+    pub run: Run,
+    /// The drift coefficient (null when the classifier could not run).
+    pub drift_coefficient: Option<f64>,
+    /// The monitor's threshold when it ran.
+    pub threshold: f64,
+    /// coefficient > threshold.
+    pub has_drift: Option<bool>,
+    /// The drift report, as JSON.
+    pub report: serde_json::Value,
+}
+
 /// A monitor's lifecycle state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -291,6 +307,16 @@ macro_rules! select_runs {
             $tail
         )
     };
+}
+
+fn result_of(row: &sqlx::sqlite::SqliteRow) -> RunResult {
+    RunResult {
+        run: run_of(row),
+        drift_coefficient: row.get("drift_coefficient"),
+        threshold: row.get("threshold"),
+        has_drift: row.get("has_drift"),
+        report: serde_json::from_str(row.get("report")).unwrap_or_default(),
+    }
 }
 
 fn run_of(row: &sqlx::sqlite::SqliteRow) -> Run {
@@ -707,6 +733,93 @@ impl Store {
         .await
         .map_err(|e| self.db(e))?;
         self.run(id).await
+    }
+
+    /// Ends a running run as succeeded with its `report`, in one
+    /// transaction: a run is never succeeded without results. A run
+    /// cancelled meanwhile stays cancelled and its report is dropped.
+    pub async fn complete_run(
+        &self,
+        id: i64,
+        report: &DriftReport,
+        threshold: f64,
+    ) -> Result<Run, StoreError> {
+        let json = serde_json::to_string(report).expect("a report serialises");
+        let mut tx = self.pool.begin().await.map_err(|e| self.db(e))?;
+        let done = sqlx::query(
+            "UPDATE runs SET state = 'succeeded', finished_at = ? WHERE id = ? AND state = 'running'",
+        )
+        .bind(now_text())
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| self.db(e))?;
+        if done.rows_affected() == 1 {
+            sqlx::query(
+                "INSERT INTO run_results (run_id, drift_coefficient, threshold, has_drift, report) \
+                 VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(id)
+            .bind(report.drift_coefficient)
+            .bind(threshold)
+            .bind(report.drift_coefficient.map(|c| c > threshold))
+            .bind(json)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.db(e))?;
+        }
+        tx.commit().await.map_err(|e| self.db(e))?;
+        self.run(id).await
+    }
+
+    /// The results of monitor `name` for the windows overlapping
+    /// `[from, to)` (the reference's get_output): by default only scheduled
+    /// and backfill runs count (`include_adhoc` adds adhoc ones), and each
+    /// window shows its newest succeeded run. In window order.
+    pub async fn results(
+        &self,
+        name: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        include_adhoc: bool,
+    ) -> Result<Vec<RunResult>, StoreError> {
+        self.monitor(name).await?;
+        let rows = sqlx::query(
+            "SELECT * FROM (SELECT r.id, m.name AS monitor, r.kind, r.state, r.window_start, \
+             r.window_end, r.overrides, r.error, x.drift_coefficient, x.threshold, x.has_drift, \
+             x.report, ROW_NUMBER() OVER (PARTITION BY r.window_start ORDER BY r.id DESC) AS newest \
+             FROM runs r JOIN monitors m ON m.id = r.monitor_id \
+             JOIN run_results x ON x.run_id = r.id \
+             WHERE m.name = ? AND r.state = 'succeeded' AND r.window_start < ? AND r.window_end > ? \
+             AND (? OR r.kind IN ('scheduled', 'backfill'))) WHERE newest = 1 ORDER BY window_start",
+        )
+        .bind(name)
+        .bind(time_text(to))
+        .bind(time_text(from))
+        .bind(include_adhoc)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.db(e))?;
+        Ok(rows.iter().map(result_of).collect())
+    }
+
+    /// The results of run `id` (any kind), if it succeeded.
+    pub async fn run_result(&self, id: i64) -> Result<RunResult, StoreError> {
+        let row = sqlx::query(
+            "SELECT r.id, m.name AS monitor, r.kind, r.state, r.window_start, r.window_end, \
+             r.overrides, r.error, x.drift_coefficient, x.threshold, x.has_drift, x.report \
+             FROM runs r JOIN monitors m ON m.id = r.monitor_id \
+             JOIN run_results x ON x.run_id = r.id WHERE r.id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| self.db(e))?
+        .ok_or_else(|| StoreError::NotFound {
+            entity: "result of run",
+            name: id.to_string(),
+        })?;
+        Ok(result_of(&row))
     }
 
     /// Cancels a queued or running run; a finished one is left as it is
@@ -1334,5 +1447,95 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(err.to_string(), "monitor \"loans\" is deleted");
+    }
+
+    #[tokio::test]
+    async fn results_show_the_newest_scheduled_or_backfill_run_of_each_window() {
+        use std::sync::Arc;
+
+        use arrow_array::{Float64Array, RecordBatch};
+        use tidewatch_core::{CompareOptions, ProfileOptions};
+
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        store.create_monitor(&spec("loans"), None).await.unwrap();
+        let batch = |shift: f64| {
+            RecordBatch::try_from_iter([(
+                "x",
+                Arc::new(Float64Array::from(
+                    (0..400)
+                        .map(|i| (i * 7 % 101) as f64 + shift)
+                        .collect::<Vec<_>>(),
+                )) as _,
+            )])
+            .unwrap()
+        };
+        let profile = BaselineProfile::fit(&[batch(0.0)], &ProfileOptions::default()).unwrap();
+        let report = |shift: f64| {
+            profile
+                .compare(&[batch(shift)], &CompareOptions::default())
+                .unwrap()
+        };
+        let weeks =
+            Frequency::Week.windows("2024-01-01".parse().unwrap(), "2024-01-21".parse().unwrap());
+        let none = serde_json::json!({});
+        // Week 0: a backfill run, then a newer one; week 1: an adhoc run only;
+        // week 2: a scheduled run that failed.
+        let mut ran = Vec::new();
+        for (kind, w, shift) in [
+            (RunKind::Backfill, weeks[0], 0.0),
+            (RunKind::Backfill, weeks[0], 60.0),
+            (RunKind::Adhoc, weeks[1], 60.0),
+        ] {
+            let q = store
+                .queue_run("loans", kind, w, none.clone())
+                .await
+                .unwrap()
+                .unwrap();
+            let r = store.claim_run().await.unwrap().unwrap();
+            assert_eq!(q.id, r.id);
+            store.complete_run(r.id, &report(shift), 0.2).await.unwrap();
+            ran.push(r.id);
+        }
+        store
+            .queue_run("loans", RunKind::Scheduled, weeks[2], none)
+            .await
+            .unwrap();
+        let r = store.claim_run().await.unwrap().unwrap();
+        store
+            .finish_run(r.id, Some("no target rows"))
+            .await
+            .unwrap();
+
+        let (from, to) = (weeks[0].start, weeks[2].end);
+        let results = store.results("loans", from, to, false).await.unwrap();
+        assert_eq!(results.len(), 1);
+        assert_eq!(results[0].run.id, ran[1], "the newest run of the window");
+        assert_eq!(results[0].has_drift, Some(true));
+        assert!(results[0].drift_coefficient.unwrap() > 0.2);
+        assert_eq!(results[0].report["features"][0]["name"], "x");
+        let with_adhoc = store.results("loans", from, to, true).await.unwrap();
+        assert_eq!(
+            with_adhoc.iter().map(|r| r.run.id).collect::<Vec<_>>(),
+            [ran[1], ran[2]]
+        );
+        // A range that ends where week 0 starts holds nothing.
+        assert!(
+            store
+                .results(
+                    "loans",
+                    weeks[0].start - chrono::Duration::days(7),
+                    weeks[0].start,
+                    true
+                )
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        // One run by id, even an older or adhoc one.
+        let old = store.run_result(ran[0]).await.unwrap();
+        assert_eq!(old.has_drift, Some(false));
+        let err = store.run_result(r.id).await.unwrap_err().to_string();
+        assert!(err.contains("no result of run"), "{err}");
     }
 }

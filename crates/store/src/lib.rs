@@ -15,7 +15,8 @@ pub mod monitor;
 pub mod window;
 
 pub use db::{
-    BaselineRecord, Dataset, Monitor, MonitorState, Run, RunKind, RunState, Store, StoreError,
+    BaselineRecord, Dataset, Monitor, MonitorState, Run, RunKind, RunResult, RunState, Store,
+    StoreError,
 };
 pub use monitor::{AlertRoute, Invalid, MonitorSpec};
 pub use window::{Frequency, Window};
