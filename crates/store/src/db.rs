@@ -309,6 +309,21 @@ macro_rules! select_runs {
     };
 }
 
+/// A query of succeeded runs with their results: the run columns, the
+/// result columns, `$extra` columns, then `$tail`.
+macro_rules! select_results {
+    ($extra:literal, $tail:literal) => {
+        concat!(
+            "SELECT r.id, m.name AS monitor, r.kind, r.state, r.window_start, r.window_end, ",
+            "r.overrides, r.error, x.drift_coefficient, x.threshold, x.has_drift, x.report",
+            $extra,
+            " FROM runs r JOIN monitors m ON m.id = r.monitor_id ",
+            "JOIN run_results x ON x.run_id = r.id ",
+            $tail
+        )
+    };
+}
+
 fn result_of(row: &sqlx::sqlite::SqliteRow) -> RunResult {
     RunResult {
         run: run_of(row),
@@ -784,15 +799,15 @@ impl Store {
         include_adhoc: bool,
     ) -> Result<Vec<RunResult>, StoreError> {
         self.monitor(name).await?;
-        let rows = sqlx::query(
-            "SELECT * FROM (SELECT r.id, m.name AS monitor, r.kind, r.state, r.window_start, \
-             r.window_end, r.overrides, r.error, x.drift_coefficient, x.threshold, x.has_drift, \
-             x.report, ROW_NUMBER() OVER (PARTITION BY r.window_start ORDER BY r.id DESC) AS newest \
-             FROM runs r JOIN monitors m ON m.id = r.monitor_id \
-             JOIN run_results x ON x.run_id = r.id \
-             WHERE m.name = ? AND r.state = 'succeeded' AND r.window_start < ? AND r.window_end > ? \
-             AND (? OR r.kind IN ('scheduled', 'backfill'))) WHERE newest = 1 ORDER BY window_start",
-        )
+        let rows = sqlx::query(concat!(
+            "SELECT * FROM (",
+            select_results!(
+                ", ROW_NUMBER() OVER (PARTITION BY r.window_start ORDER BY r.id DESC) AS newest",
+                "WHERE m.name = ? AND r.state = 'succeeded' AND r.window_start < ? \
+                 AND r.window_end > ? AND (? OR r.kind IN ('scheduled', 'backfill'))"
+            ),
+            ") WHERE newest = 1 ORDER BY window_start"
+        ))
         .bind(name)
         .bind(time_text(to))
         .bind(time_text(from))
@@ -805,20 +820,15 @@ impl Store {
 
     /// The results of run `id` (any kind), if it succeeded.
     pub async fn run_result(&self, id: i64) -> Result<RunResult, StoreError> {
-        let row = sqlx::query(
-            "SELECT r.id, m.name AS monitor, r.kind, r.state, r.window_start, r.window_end, \
-             r.overrides, r.error, x.drift_coefficient, x.threshold, x.has_drift, x.report \
-             FROM runs r JOIN monitors m ON m.id = r.monitor_id \
-             JOIN run_results x ON x.run_id = r.id WHERE r.id = ?",
-        )
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(|e| self.db(e))?
-        .ok_or_else(|| StoreError::NotFound {
-            entity: "result of run",
-            name: id.to_string(),
-        })?;
+        let row = sqlx::query(select_results!("", "WHERE r.id = ?"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| self.db(e))?
+            .ok_or_else(|| StoreError::NotFound {
+                entity: "result of run",
+                name: id.to_string(),
+            })?;
         Ok(result_of(&row))
     }
 
