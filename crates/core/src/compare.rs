@@ -63,6 +63,9 @@ pub struct CompareOptions {
     pub threshold: f64,
     /// Classifier splits, for the intervals (default 3).
     pub repeats: usize,
+    /// Compare only these baseline features, in the classifier too (the
+    /// reference's `feature_list`); `None`: every profiled feature.
+    pub features: Option<Vec<String>>,
 }
 
 impl Default for CompareOptions {
@@ -82,6 +85,7 @@ impl Default for CompareOptions {
             seed: 0,
             threshold: 0.2,
             repeats: 3,
+            features: None,
         }
     }
 }
@@ -185,10 +189,14 @@ impl BaselineProfile {
                 diff.target_only.push(f.name().clone());
             }
         }
-        let comparable = self
-            .features
-            .iter()
-            .any(|f| f.kind.is_compared() && target_types.contains_key(&f.name));
+        let comparable = self.features.iter().any(|f| {
+            f.kind.is_compared()
+                && target_types.contains_key(&f.name)
+                && options
+                    .features
+                    .as_ref()
+                    .is_none_or(|list| list.contains(&f.name))
+        });
         if !comparable {
             return Err(Error::NoCommonColumns {
                 baseline: self.columns.iter().map(|c| c.0.clone()).collect(),
@@ -200,9 +208,16 @@ impl BaselineProfile {
             sample,
             ..
         } = target;
+        let chosen = |name: &str| {
+            options
+                .features
+                .as_ref()
+                .is_none_or(|list| list.iter().any(|f| f == name))
+        };
         let pairs: Vec<_> = self
             .features
             .iter()
+            .filter(|f| chosen(&f.name))
             .map(|f| (f, columns.remove(&f.name)))
             .collect();
         // The classifier and the per-feature metrics are independent: run
@@ -333,7 +348,7 @@ impl BaselineProfile {
             ]));
         };
         info.budget = sample.budget as u64;
-        let (names, base, target) = sample.with_target(target)?;
+        let (names, base, target) = sample.with_target(target, options.features.as_deref())?;
         info.features = names.clone();
         info.baseline_rows = base.first().map_or(0, |c| c.bins.len() as u64);
         info.target_rows = target.first().map_or(0, |c| c.bins.len() as u64);
@@ -420,6 +435,23 @@ impl BaselineProfile {
             }
             if !t.is_finite() {
                 problems.push(format!("threshold for {feature:?} is not a number"));
+            }
+        }
+        if let Some(list) = &options.features {
+            if list.is_empty() {
+                problems.push("the feature list is empty".into());
+            }
+            for name in list {
+                if self.feature(name).is_none() {
+                    problems.push(format!(
+                        "feature {name:?} is not in the baseline profile (profiled: {})",
+                        self.features
+                            .iter()
+                            .map(|f| f.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
+                }
             }
         }
         if !(0.0..=1.0).contains(&options.missing_rate_threshold) {
@@ -877,6 +909,57 @@ mod tests {
         assert!((f.missing.rate_change - 0.2).abs() < 1e-12);
         assert!(f.drift_detected);
         assert_eq!(f.drift_reasons, vec!["missing_rate".to_string()]);
+    }
+
+    #[test]
+    fn a_feature_list_limits_the_metrics_and_the_classifier() {
+        let batch = |shift: f64| {
+            RecordBatch::try_from_iter([
+                (
+                    "stable",
+                    Arc::new(Float64Array::from(
+                        (0..3000).map(|i| (i * 7 % 113) as f64).collect::<Vec<_>>(),
+                    )) as _,
+                ),
+                (
+                    "moved",
+                    Arc::new(Float64Array::from(
+                        (0..3000)
+                            .map(|i| (i * 11 % 97) as f64 + shift)
+                            .collect::<Vec<_>>(),
+                    )) as _,
+                ),
+            ])
+            .unwrap()
+        };
+        let p = BaselineProfile::fit(&[batch(0.0)], &ProfileOptions::default()).unwrap();
+        let all = p
+            .compare(&[batch(200.0)], &CompareOptions::default())
+            .unwrap();
+        assert_eq!(all.features.len(), 2);
+        assert!(all.drift_coefficient.unwrap() > 0.5);
+        let only = CompareOptions {
+            features: Some(vec!["stable".into()]),
+            ..CompareOptions::default()
+        };
+        let r = p.compare(&[batch(200.0)], &only).unwrap();
+        assert_eq!(r.features.len(), 1);
+        assert_eq!(r.features[0].name, "stable");
+        assert_eq!(r.classifier.features, ["stable"]);
+        assert!(
+            r.drift_coefficient.unwrap() < 0.1,
+            "{:?}",
+            r.drift_coefficient
+        );
+        let unknown = CompareOptions {
+            features: Some(vec!["nope".into()]),
+            ..CompareOptions::default()
+        };
+        let err = p.compare(&[batch(0.0)], &unknown).unwrap_err().to_string();
+        assert!(
+            err.contains("\"nope\" is not in the baseline profile"),
+            "{err}"
+        );
     }
 
     #[test]

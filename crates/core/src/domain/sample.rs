@@ -416,16 +416,20 @@ impl SampleAccumulator {
 
 impl ClassifierSample {
     /// The baseline sample and the target's sampled rows binned alike,
-    /// restricted to the features the target sampled. Returns the feature
-    /// names used too. Rows are chosen and ordered by a seeded hash of their
+    /// restricted to the features the target sampled (and to `only`, when
+    /// given). Returns the feature names used too. Rows are chosen and ordered by a seeded hash of their
     /// content, not their position, so the classifier's result does not
     /// depend on row order.
     pub(crate) fn with_target(
         &self,
         target: &SampledRows,
+        only: Option<&[String]>,
     ) -> Result<(Vec<String>, Vec<BinnedColumn>, Vec<BinnedColumn>)> {
         let (mut names, mut baseline, mut binned) = (Vec::new(), Vec::new(), Vec::new());
         for ((name, binning), bins) in self.features.iter().zip(&self.binnings).zip(&self.bins) {
+            if only.is_some_and(|list| !list.contains(name)) {
+                continue;
+            }
             let Some(c) = target.columns.iter().position(|(n, _)| n == name) else {
                 continue;
             };
