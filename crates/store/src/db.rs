@@ -22,7 +22,10 @@ pub const DATABASE_FILE: &str = "tidewatch.db";
 
 /// The schema's migrations, in order: version `i + 1` is `MIGRATIONS[i]`.
 /// A migration, once released, never changes; new ones are appended.
-const MIGRATIONS: [&str; 1] = [include_str!("../migrations/0001_initial.sql")];
+const MIGRATIONS: [&str; 2] = [
+    include_str!("../migrations/0001_initial.sql"),
+    include_str!("../migrations/0002_schedule_metrics.sql"),
+];
 
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -204,6 +207,12 @@ pub struct Run {
     pub overrides: serde_json::Value,
     /// Why it failed.
     pub error: Option<String>,
+    /// When it was queued.
+    pub created_at: DateTime<Utc>,
+    /// When a worker took it (the last time, if it was re-queued).
+    pub started_at: Option<DateTime<Utc>>,
+    /// When it ended.
+    pub finished_at: Option<DateTime<Utc>>,
 }
 
 /// A succeeded run's results: the dataset-level figures and the whole
@@ -218,8 +227,10 @@ pub struct RunResult {
     pub threshold: f64,
     /// coefficient > threshold.
     pub has_drift: Option<bool>,
-    /// The drift report, as JSON.
-    pub report: serde_json::Value,
+    /// The dataset-level figures and every feature's metrics, JSON (see
+    /// [`crate::metrics::window_metrics`]); the whole report is
+    /// [`Store::run_report`].
+    pub metrics: serde_json::Value,
 }
 
 /// A monitor's lifecycle state.
@@ -263,6 +274,10 @@ pub struct Monitor {
     pub created_at: DateTime<Utc>,
     /// When it last changed.
     pub updated_at: DateTime<Utc>,
+    /// Start of the first window the scheduler runs: the newest complete
+    /// window when the monitor was created or last enabled (earlier
+    /// windows are backfill's). `None` until it is first enabled.
+    pub schedule_from: Option<DateTime<Utc>>,
 }
 
 /// One audit-log entry.
@@ -283,17 +298,17 @@ pub struct AuditEntry {
 /// The store of one data directory.
 #[derive(Debug, Clone)]
 pub struct Store {
-    pool: SqlitePool,
+    pub(crate) pool: SqlitePool,
     dir: PathBuf,
 }
 
-fn now_text() -> String {
+pub(crate) fn now_text() -> String {
     time_text(Utc::now())
 }
 
 /// Times as stored: RFC 3339, UTC, microseconds (so text order is time
 /// order).
-fn time_text(t: DateTime<Utc>) -> String {
+pub(crate) fn time_text(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
@@ -303,7 +318,8 @@ macro_rules! select_runs {
     ($tail:literal) => {
         concat!(
             "SELECT r.id, m.name AS monitor, r.kind, r.state, r.window_start, r.window_end, ",
-            "r.overrides, r.error FROM runs r JOIN monitors m ON m.id = r.monitor_id ",
+            "r.overrides, r.error, r.created_at, r.started_at, r.finished_at ",
+            "FROM runs r JOIN monitors m ON m.id = r.monitor_id ",
             $tail
         )
     };
@@ -315,7 +331,8 @@ macro_rules! select_results {
     ($extra:literal, $tail:literal) => {
         concat!(
             "SELECT r.id, m.name AS monitor, r.kind, r.state, r.window_start, r.window_end, ",
-            "r.overrides, r.error, x.drift_coefficient, x.threshold, x.has_drift, x.report",
+            "r.overrides, r.error, r.created_at, r.started_at, r.finished_at, ",
+            "x.drift_coefficient, x.threshold, x.has_drift, x.metrics",
             $extra,
             " FROM runs r JOIN monitors m ON m.id = r.monitor_id ",
             "JOIN run_results x ON x.run_id = r.id ",
@@ -330,7 +347,7 @@ fn result_of(row: &sqlx::sqlite::SqliteRow) -> RunResult {
         drift_coefficient: row.get("drift_coefficient"),
         threshold: row.get("threshold"),
         has_drift: row.get("has_drift"),
-        report: serde_json::from_str(row.get("report")).unwrap_or_default(),
+        metrics: serde_json::from_str(row.get("metrics")).unwrap_or_default(),
     }
 }
 
@@ -346,10 +363,17 @@ fn run_of(row: &sqlx::sqlite::SqliteRow) -> Run {
         },
         overrides: serde_json::from_str(row.get("overrides")).unwrap_or_default(),
         error: row.get("error"),
+        created_at: parse_time(row.get("created_at")),
+        started_at: row
+            .get::<Option<String>, _>("started_at")
+            .map(|t| parse_time(&t)),
+        finished_at: row
+            .get::<Option<String>, _>("finished_at")
+            .map(|t| parse_time(&t)),
     }
 }
 
-fn parse_time(s: &str) -> DateTime<Utc> {
+pub(crate) fn parse_time(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
         .unwrap_or_default()
@@ -398,7 +422,7 @@ impl Store {
         &self.dir
     }
 
-    fn db(&self, source: sqlx::Error) -> StoreError {
+    pub(crate) fn db(&self, source: sqlx::Error) -> StoreError {
         StoreError::Database {
             path: self.dir.join(DATABASE_FILE),
             source,
@@ -622,16 +646,20 @@ impl Store {
                 None => name.to_string(),
             },
         })?;
-        Ok(BaselineRecord {
-            name: row.get("name"),
-            version: row.get("version"),
-            dataset: row.get("dataset"),
-            file: row.get("file"),
-            checksum: row.get("checksum"),
-            rows: row.get("rows"),
-            window: (row.get("window_from"), row.get("window_to")),
-            created_at: parse_time(row.get("created_at")),
-        })
+        Ok(baseline_of(&row))
+    }
+
+    /// Every version of every baseline, by name then version.
+    pub async fn baselines(&self) -> Result<Vec<BaselineRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT b.name, b.version, d.name AS dataset, b.file, b.checksum, b.rows, \
+             b.window_from, b.window_to, b.created_at FROM baselines b \
+             JOIN datasets d ON d.id = b.dataset_id ORDER BY b.name, b.version",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.db(e))?;
+        Ok(rows.iter().map(baseline_of).collect())
     }
 
     /// The profile a record names, its file checked against the record.
@@ -760,6 +788,7 @@ impl Store {
         threshold: f64,
     ) -> Result<Run, StoreError> {
         let json = serde_json::to_string(report).expect("a report serialises");
+        let metrics = crate::metrics::window_metrics(report).to_string();
         let mut tx = self.pool.begin().await.map_err(|e| self.db(e))?;
         let done = sqlx::query(
             "UPDATE runs SET state = 'succeeded', finished_at = ? WHERE id = ? AND state = 'running'",
@@ -771,14 +800,15 @@ impl Store {
         .map_err(|e| self.db(e))?;
         if done.rows_affected() == 1 {
             sqlx::query(
-                "INSERT INTO run_results (run_id, drift_coefficient, threshold, has_drift, report) \
-                 VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO run_results (run_id, drift_coefficient, threshold, has_drift, report, \
+                 metrics) VALUES (?, ?, ?, ?, ?, ?)",
             )
             .bind(id)
             .bind(report.drift_coefficient)
             .bind(threshold)
             .bind(report.drift_coefficient.map(|c| c > threshold))
             .bind(json)
+            .bind(metrics)
             .execute(&mut *tx)
             .await
             .map_err(|e| self.db(e))?;
@@ -830,6 +860,21 @@ impl Store {
                 name: id.to_string(),
             })?;
         Ok(result_of(&row))
+    }
+
+    /// The whole drift report of run `id`, if it succeeded: every metric,
+    /// summary, histogram and density.
+    pub async fn run_report(&self, id: i64) -> Result<serde_json::Value, StoreError> {
+        let text: String = sqlx::query_scalar("SELECT report FROM run_results WHERE run_id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| self.db(e))?
+            .ok_or_else(|| StoreError::NotFound {
+                entity: "report of run",
+                name: id.to_string(),
+            })?;
+        Ok(serde_json::from_str(&text).unwrap_or_default())
     }
 
     /// Cancels a queued or running run; a finished one is left as it is
@@ -887,14 +932,17 @@ impl Store {
         let now = now_text();
         let json = serde_json::to_string(spec).expect("a spec serialises");
         let mut tx = self.pool.begin().await.map_err(|e| self.db(e))?;
+        let schedule_from = spec.enabled.then(|| schedule_start(spec));
         let inserted = sqlx::query(
-            "INSERT INTO monitors (name, spec, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO monitors (name, spec, state, created_at, updated_at, schedule_from) \
+             VALUES (?, ?, ?, ?, ?, ?)",
         )
         .bind(&spec.name)
         .bind(&json)
         .bind(state.as_str())
         .bind(&now)
         .bind(&now)
+        .bind(schedule_from)
         .execute(&mut *tx)
         .await;
         let id = match inserted {
@@ -930,9 +978,10 @@ impl Store {
         Ok(m)
     }
 
-    async fn monitor_row(&self, name: &str) -> Result<(i64, Monitor), StoreError> {
+    pub(crate) async fn monitor_row(&self, name: &str) -> Result<(i64, Monitor), StoreError> {
         let row = sqlx::query(
-            "SELECT id, spec, state, created_at, updated_at FROM monitors WHERE name = ?",
+            "SELECT id, spec, state, created_at, updated_at, schedule_from FROM monitors \
+             WHERE name = ?",
         )
         .bind(name)
         .fetch_optional(&self.pool)
@@ -948,7 +997,7 @@ impl Store {
     /// Every monitor not deleted, by name.
     pub async fn monitors(&self) -> Result<Vec<Monitor>, StoreError> {
         let rows = sqlx::query(
-            "SELECT spec, state, created_at, updated_at FROM monitors \
+            "SELECT spec, state, created_at, updated_at, schedule_from FROM monitors \
              WHERE state != 'deleted' ORDER BY name",
         )
         .fetch_all(&self.pool)
@@ -1039,12 +1088,20 @@ impl Store {
     ) -> Result<Monitor, StoreError> {
         let mut tx = self.pool.begin().await.map_err(|e| self.db(e))?;
         let json = spec.map(|s| serde_json::to_string(s).expect("a spec serialises"));
+        // Enabling a monitor that was not enabled starts its schedule at the
+        // newest complete window: what completed while it was off is
+        // backfill's. (SET expressions see the row as it was.)
+        let restart = spec.map(schedule_start);
         sqlx::query(
-            "UPDATE monitors SET spec = COALESCE(?, spec), state = ?, updated_at = ? WHERE id = ?",
+            "UPDATE monitors SET spec = COALESCE(?, spec), state = ?, updated_at = ?, \
+             schedule_from = CASE WHEN state != 'enabled' AND ? = 'enabled' THEN ? \
+             ELSE schedule_from END WHERE id = ?",
         )
         .bind(json)
         .bind(state.as_str())
         .bind(now_text())
+        .bind(state.as_str())
+        .bind(restart)
         .bind(id)
         .execute(&mut *tx)
         .await
@@ -1079,6 +1136,12 @@ impl Store {
             })
             .collect())
     }
+}
+
+/// Where a monitor enabled now starts its schedule: the newest window
+/// complete now.
+fn schedule_start(spec: &MonitorSpec) -> String {
+    time_text(crate::window::last_complete(spec.frequency, spec.latency_hours, Utc::now()).start)
 }
 
 async fn audit(
@@ -1118,7 +1181,7 @@ fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::File::open(dir)?.sync_all()
 }
 
-fn is_unique_violation(e: &sqlx::Error) -> bool {
+pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
 }
 
@@ -1132,12 +1195,28 @@ fn dataset_of(row: &sqlx::sqlite::SqliteRow) -> Dataset {
     }
 }
 
+fn baseline_of(row: &sqlx::sqlite::SqliteRow) -> BaselineRecord {
+    BaselineRecord {
+        name: row.get("name"),
+        version: row.get("version"),
+        dataset: row.get("dataset"),
+        file: row.get("file"),
+        checksum: row.get("checksum"),
+        rows: row.get("rows"),
+        window: (row.get("window_from"), row.get("window_to")),
+        created_at: parse_time(row.get("created_at")),
+    }
+}
+
 fn monitor_of(row: &sqlx::sqlite::SqliteRow) -> Monitor {
     Monitor {
         spec: serde_json::from_str(row.get("spec")).expect("the store holds specs it wrote"),
         state: MonitorState::parse(row.get("state")),
         created_at: parse_time(row.get("created_at")),
         updated_at: parse_time(row.get("updated_at")),
+        schedule_from: row
+            .get::<Option<String>, _>("schedule_from")
+            .map(|t| parse_time(&t)),
     }
 }
 
@@ -1153,6 +1232,7 @@ mod tests {
         MonitorSpec {
             name: name.into(),
             baseline: "training".into(),
+            baseline_version: None,
             target: "collected".into(),
             features: None,
             frequency: Frequency::Week,
@@ -1171,7 +1251,7 @@ mod tests {
         let home = dir.path().join("nested/tidewatch-data");
         let store = Store::open(&home).await.unwrap();
         assert!(home.join(DATABASE_FILE).is_file());
-        assert_eq!(store.schema_version().await.unwrap(), 1);
+        assert_eq!(store.schema_version().await.unwrap(), 2);
         store
             .create_dataset(&Dataset {
                 name: "collected".into(),
@@ -1185,7 +1265,7 @@ mod tests {
         drop(store);
         // Reopened: nothing is applied twice and the data is there.
         let store = Store::open(&home).await.unwrap();
-        assert_eq!(store.schema_version().await.unwrap(), 1);
+        assert_eq!(store.schema_version().await.unwrap(), 2);
         assert_eq!(store.datasets().await.unwrap().len(), 1);
         // A store from a newer tidewatch is refused.
         sqlx::raw_sql("PRAGMA user_version = 99")
@@ -1523,7 +1603,9 @@ mod tests {
         assert_eq!(results[0].run.id, ran[1], "the newest run of the window");
         assert_eq!(results[0].has_drift, Some(true));
         assert!(results[0].drift_coefficient.unwrap() > 0.2);
-        assert_eq!(results[0].report["features"][0]["name"], "x");
+        assert_eq!(results[0].metrics["features"]["x"]["method"], "ks_pvalue");
+        let report = store.run_report(ran[1]).await.unwrap();
+        assert_eq!(report["features"][0]["name"], "x");
         let with_adhoc = store.results("loans", from, to, true).await.unwrap();
         assert_eq!(
             with_adhoc.iter().map(|r| r.run.id).collect::<Vec<_>>(),

@@ -38,6 +38,12 @@ pub struct MonitorSpec {
     pub name: String,
     /// The baseline compared with (a stored baseline's name).
     pub baseline: String,
+    /// The baseline's version compared with; `None` when the spec is
+    /// written means the newest, which the store pins at creation so that
+    /// a new version never silently changes a monitor's numbers (an
+    /// update may move it).
+    #[serde(default)]
+    pub baseline_version: Option<i64>,
     /// The target dataset (it must have a timestamp column).
     pub target: String,
     /// Features compared [the reference's feature_list]; `None`: every
@@ -225,6 +231,7 @@ mod tests {
         MonitorSpec {
             name: "car-loans_1".into(),
             baseline: "training".into(),
+            baseline_version: None,
             target: "collected".into(),
             features: None,
             frequency: Frequency::Week,
