@@ -5,7 +5,9 @@
 //! * [`markdown`]: a Markdown document (for pull requests, wikis, chat);
 //! * [`html`]: one self-contained HTML page with inline SVG charts;
 //! * [`svg`]: the charts themselves;
-//! * [`figures`]: the charts as SVG and PNG files.
+//! * [`figures`]: the charts as SVG and PNG files;
+//! * [`trend`]: charts over a monitor's windows (the coefficient trend,
+//!   contributions stacked per window, one metric's trend).
 //!
 //! ```
 //! # fn demo(report: &tidewatch_core::DriftReport) {
@@ -21,6 +23,7 @@ pub mod figures;
 pub mod html;
 pub mod markdown;
 pub mod svg;
+pub mod trend;
 
 /// Escapes text for HTML and SVG: `&`, `<`, `>`, `"` and `'`.
 pub fn escape(text: &str) -> String {

@@ -13,7 +13,7 @@ pub const BASELINE: &str = "#4C78A8";
 /// Colour of the target side.
 pub const TARGET: &str = "#F58518";
 
-const WIDTH: f64 = 560.0;
+pub(crate) const WIDTH: f64 = 560.0;
 const HEIGHT: f64 = 180.0;
 const LEFT: f64 = 8.0;
 const BOTTOM: f64 = 22.0;
@@ -24,7 +24,7 @@ const CURVE_POINTS: usize = 128;
 const CATEGORIES_DRAWN: usize = 30;
 
 /// The figure's name, top left (the legend is top right).
-fn heading(s: &mut String, title: &str) {
+pub(crate) fn heading(s: &mut String, title: &str) {
     let short: String = if title.chars().count() > 48 {
         title.chars().take(47).chain(['…']).collect()
     } else {
@@ -48,7 +48,7 @@ fn legend(s: &mut String) {
     );
 }
 
-fn open(s: &mut String, height: f64, title: &str) {
+pub(crate) fn open(s: &mut String, height: f64, title: &str) {
     let _ = write!(
         s,
         r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}" font-family="sans-serif" font-size="11" role="img"><title>{}</title>"#,
@@ -57,7 +57,7 @@ fn open(s: &mut String, height: f64, title: &str) {
 }
 
 /// Tick label of an axis value.
-fn tick(x: f64) -> String {
+pub(crate) fn tick(x: f64) -> String {
     if x != 0.0 && (x.abs() < 1e-2 || x.abs() >= 1e5) {
         format!("{x:.2e}")
     } else {
