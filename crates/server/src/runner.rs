@@ -1,28 +1,226 @@
 //! Executing one run: read the monitor's target dataset in the run's
 //! window, compare it with the stored baseline (never re-read: the profile
-//! file is loaded), and store the results with the run's success. A run
-//! that cannot complete ends failed with the reason, visible in the store.
+//! file is loaded once and kept in memory), and store the results with the
+//! run's success. A run that cannot complete ends failed with the reason,
+//! visible in the store; a run cancelled while it reads stops between
+//! batches.
 
-use tidewatch_core::CompareOptions;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tidewatch_core::{BaselineProfile, CompareOptions, ProfileBuilder, ProfileOptions};
 use tidewatch_data::window::TimeWindow;
-use tidewatch_data::{Dataset, ReadOptions};
-use tidewatch_store::{Run, RunState, Store};
+use tidewatch_data::{BadValues, ColumnType, Dataset, ReadOptions};
+use tidewatch_store::{BaselineRecord, Run, RunState, Store, StoreError};
 
-/// Target rows a window needs at least; fewer fail the run.
+/// Target rows a window needs at least; fewer fail the run (the
+/// reference's minimum).
 pub const MIN_TARGET_ROWS: u64 = 50;
+
+/// Profiles kept in memory, at most; the least recently used goes first.
+const CACHED_BASELINES: usize = 8;
+
+/// Loaded baseline profiles by name and version: a backfill of many
+/// windows loads its baseline file once.
+#[derive(Clone, Default)]
+pub struct Baselines {
+    cache: Arc<Mutex<Cache>>,
+}
+
+/// A use counter, and each profile by (name, version) with its last use.
+type Cache = (u64, HashMap<(String, i64), (u64, Arc<BaselineProfile>)>);
+
+impl Baselines {
+    /// The profile `record` names, from memory or its file (checked
+    /// against the record).
+    pub async fn get(
+        &self,
+        store: &Store,
+        record: &BaselineRecord,
+    ) -> Result<Arc<BaselineProfile>, StoreError> {
+        let key = (record.name.clone(), record.version);
+        {
+            let mut guard = self.cache.lock().expect("the cache lock is never poisoned");
+            let (clock, map) = &mut *guard;
+            *clock += 1;
+            if let Some((used, p)) = map.get_mut(&key) {
+                *used = *clock;
+                return Ok(p.clone());
+            }
+        }
+        let (store, rec) = (store.clone(), record.clone());
+        let profile = tokio::task::spawn_blocking(move || store.load_baseline(&rec))
+            .await
+            .map_err(|e| StoreError::BaselineFile {
+                name: record.name.clone(),
+                version: record.version,
+                path: record.file.clone().into(),
+                detail: format!("the loading thread failed: {e}"),
+            })??;
+        let profile = Arc::new(profile);
+        let mut guard = self.cache.lock().expect("the cache lock is never poisoned");
+        let (clock, map) = &mut *guard;
+        if map.len() >= CACHED_BASELINES {
+            if let Some(oldest) = map
+                .iter()
+                .min_by_key(|(_, (used, _))| *used)
+                .map(|(k, _)| k.clone())
+            {
+                map.remove(&oldest);
+            }
+        }
+        map.insert(key, (*clock, profile.clone()));
+        Ok(profile)
+    }
+}
+
+/// The read options a dataset's stored `options` give: `delimiter` and
+/// `quote` (one ASCII character each), `header` (boolean), `column_types`
+/// (column to `integer`, `float`, `string`, `boolean` or `timestamp`) and
+/// `bad_values` (`fail` or `missing`). An unknown key is an error.
+pub fn read_options(dataset: &tidewatch_store::Dataset) -> Result<ReadOptions, String> {
+    let mut options = ReadOptions {
+        format: dataset
+            .format
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(|e: String| format!("format: {e}"))?,
+        ..ReadOptions::default()
+    };
+    let empty = serde_json::Map::new();
+    let map = match &dataset.options {
+        serde_json::Value::Object(m) => m,
+        serde_json::Value::Null => &empty,
+        other => return Err(format!("options: must be an object, not {other}")),
+    };
+    let char_of = |key: &str, v: &serde_json::Value| -> Result<u8, String> {
+        match v.as_str().map(str::as_bytes) {
+            Some([c]) if c.is_ascii() => Ok(*c),
+            _ => Err(format!(
+                "options.{key}: must be one ASCII character, not {v}"
+            )),
+        }
+    };
+    for (key, v) in map {
+        match key.as_str() {
+            "delimiter" => options.csv.delimiter = char_of(key, v)?,
+            "quote" => options.csv.quote = char_of(key, v)?,
+            "header" => {
+                options.csv.header = v
+                    .as_bool()
+                    .ok_or_else(|| format!("options.header: must be true or false, not {v}"))?
+            }
+            "bad_values" => {
+                options.bad_values = match v.as_str() {
+                    Some("fail") => BadValues::Fail,
+                    Some("missing") => BadValues::Missing,
+                    _ => {
+                        return Err(format!(
+                            "options.bad_values: must be fail or missing, not {v}"
+                        ));
+                    }
+                }
+            }
+            "column_types" => {
+                let types = v
+                    .as_object()
+                    .ok_or_else(|| format!("options.column_types: must be an object, not {v}"))?;
+                for (column, t) in types {
+                    let t: ColumnType = t
+                        .as_str()
+                        .ok_or_else(|| format!("options.column_types.{column}: must be a string"))?
+                        .parse()
+                        .map_err(|e: String| format!("options.column_types.{column}: {e}"))?;
+                    options.column_types.insert(column.clone(), t);
+                }
+            }
+            other => {
+                return Err(format!(
+                    "options.{other}: unknown (known: delimiter, quote, header, column_types, bad_values)"
+                ));
+            }
+        }
+    }
+    Ok(options)
+}
+
+/// Fits a baseline profile of `dataset` (optionally within `[from, to)`
+/// on its time column), streaming its files: blocking work.
+pub fn fit_baseline(
+    dataset: &tidewatch_store::Dataset,
+    window: Option<(Option<String>, Option<String>)>,
+    options: &ProfileOptions,
+) -> Result<BaselineProfile, String> {
+    let mut read = read_options(dataset)?;
+    if let Some((from, to)) = window {
+        let column = dataset.time_column.as_deref().ok_or_else(|| {
+            format!(
+                "dataset {:?} has no time column to cut from and to on",
+                dataset.name
+            )
+        })?;
+        read.window = Some(
+            TimeWindow::parse(column, from.as_deref(), to.as_deref()).map_err(|e| e.to_string())?,
+        );
+    }
+    let data = Dataset::open(&dataset.input, &read).map_err(|e| e.to_string())?;
+    let mut builder = ProfileBuilder::new(data.schema(), options).map_err(|e| e.to_string())?;
+    let mut batches = data.batches();
+    for batch in batches.by_ref() {
+        builder
+            .update(&batch.map_err(|e| e.to_string())?)
+            .map_err(|e| e.to_string())?;
+    }
+    if batches.report().rows == 0 {
+        return Err(batches.empty_error().to_string());
+    }
+    let mut profile = builder.finish().map_err(|e| e.to_string())?;
+    let w = read.window.as_ref();
+    profile.source = Some(tidewatch_core::DataSource {
+        input: dataset.input.clone(),
+        files: data.files.iter().map(|f| f.display().to_string()).collect(),
+        time_column: w.map(|w| w.column.clone()),
+        from: w
+            .and_then(|w| w.from)
+            .map(tidewatch_data::window::format_instant),
+        to: w
+            .and_then(|w| w.to)
+            .map(tidewatch_data::window::format_instant),
+    });
+    Ok(profile)
+}
 
 /// Takes the oldest queued run, executes it, and returns it as it ended
 /// (`None` when nothing is queued).
-pub async fn run_next(store: &Store) -> Result<Option<Run>, tidewatch_store::StoreError> {
+pub async fn run_next(store: &Store, baselines: &Baselines) -> Result<Option<Run>, StoreError> {
     let Some(run) = store.claim_run().await? else {
         return Ok(None);
     };
-    Ok(Some(execute(store, &run).await?))
+    Ok(Some(execute(store, baselines, &run).await?))
 }
 
-/// Executes the running `run` and records how it ended.
-pub async fn execute(store: &Store, run: &Run) -> Result<Run, tidewatch_store::StoreError> {
-    match compare(store, run).await {
+/// Executes the running `run` and records how it ended. While it runs,
+/// its state is polled: a cancelled run stops reading.
+pub async fn execute(store: &Store, baselines: &Baselines, run: &Run) -> Result<Run, StoreError> {
+    let cancelled = Arc::new(AtomicBool::new(false));
+    let watcher = {
+        let (store, flag, id) = (store.clone(), cancelled.clone(), run.id);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                if matches!(store.run(id).await, Ok(r) if r.state == RunState::Cancelled) {
+                    flag.store(true, Ordering::Relaxed);
+                    return;
+                }
+            }
+        })
+    };
+    let outcome = compare(store, baselines, run, cancelled).await;
+    watcher.abort();
+    match outcome {
         Ok((report, threshold)) => store.complete_run(run.id, &report, threshold).await,
         Err(reason) => store.finish_run(run.id, Some(&reason)).await,
     }
@@ -30,7 +228,12 @@ pub async fn execute(store: &Store, run: &Run) -> Result<Run, tidewatch_store::S
 
 /// The run's drift report and the threshold it was judged by, or why
 /// there is none.
-async fn compare(store: &Store, run: &Run) -> Result<(tidewatch_core::DriftReport, f64), String> {
+async fn compare(
+    store: &Store,
+    baselines: &Baselines,
+    run: &Run,
+    cancelled: Arc<AtomicBool>,
+) -> Result<(tidewatch_core::DriftReport, f64), String> {
     debug_assert_eq!(run.state, RunState::Running);
     let monitor = store
         .monitor(&run.monitor)
@@ -38,7 +241,7 @@ async fn compare(store: &Store, run: &Run) -> Result<(tidewatch_core::DriftRepor
         .map_err(|e| e.to_string())?;
     let spec = monitor.spec;
     let record = store
-        .baseline(&spec.baseline, None)
+        .baseline(&spec.baseline, spec.baseline_version)
         .await
         .map_err(|e| e.to_string())?;
     let dataset = store
@@ -56,28 +259,31 @@ async fn compare(store: &Store, run: &Run) -> Result<(tidewatch_core::DriftRepor
         .get("threshold")
         .and_then(serde_json::Value::as_f64)
         .unwrap_or(spec.threshold);
+    let features = match run.overrides.get("features") {
+        Some(list) => Some(
+            serde_json::from_value::<Vec<String>>(list.clone())
+                .map_err(|e| format!("the run's feature list: {e}"))?,
+        ),
+        None => spec.features.clone(),
+    };
     let options = CompareOptions {
         threshold,
         methods: spec.feature_methods.clone(),
         thresholds: spec.feature_thresholds.clone(),
+        features,
         ..CompareOptions::default()
     };
     let window = run.window;
-    let profile = store.load_baseline(&record).map_err(|e| e.to_string())?;
-    let read = ReadOptions {
-        format: dataset
-            .format
-            .as_deref()
-            .map(str::parse)
-            .transpose()
-            .map_err(|e: String| e)?,
-        window: Some(TimeWindow {
-            column,
-            from: Some(window.start.timestamp_micros()),
-            to: Some(window.end.timestamp_micros()),
-        }),
-        ..ReadOptions::default()
-    };
+    let profile = baselines
+        .get(store, &record)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut read = read_options(&dataset)?;
+    read.window = Some(TimeWindow {
+        column,
+        from: Some(window.start.timestamp_micros()),
+        to: Some(window.end.timestamp_micros()),
+    });
     let input = dataset.input.clone();
     // Reading and comparing are blocking work: off the async threads.
     tokio::task::spawn_blocking(move || {
@@ -87,6 +293,9 @@ async fn compare(store: &Store, run: &Run) -> Result<(tidewatch_core::DriftRepor
             .map_err(|e| e.to_string())?;
         let mut batches = data.batches();
         for batch in batches.by_ref() {
+            if cancelled.load(Ordering::Relaxed) {
+                return Err("cancelled".to_string());
+            }
             let batch = batch.map_err(|e| e.to_string())?;
             target.update(&batch).map_err(|e| e.to_string())?;
         }
@@ -155,6 +364,7 @@ mod tests {
         let spec = MonitorSpec {
             name: "car-loans".into(),
             baseline: "training".into(),
+            baseline_version: None,
             target: "analysis".into(),
             features: None,
             frequency: Frequency::Week,
@@ -180,7 +390,8 @@ mod tests {
             .queue_run("car-loans", RunKind::Adhoc, empty, serde_json::json!({}))
             .await
             .unwrap();
-        while run_next(&store).await.unwrap().is_some() {}
+        let baselines = Baselines::default();
+        while run_next(&store, &baselines).await.unwrap().is_some() {}
         let runs = store.runs("car-loans").await.unwrap();
         let failed: Vec<_> = runs
             .iter()

@@ -1,0 +1,594 @@
+//! The API driven in-process (`oneshot`, no sockets, no sleeps): access
+//! rules, the JSON errors naming fields, the OpenAPI document against the
+//! router, and a monitor's life from dataset to figures.
+
+use std::io::Write;
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use serde_json::{Value, json};
+use tidewatch_store::{Role, Store};
+use tower::ServiceExt;
+
+use super::*;
+
+struct Api {
+    state: AppState,
+    admin: String,
+    reader: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Api {
+    async fn new() -> Api {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("home")).await.unwrap();
+        let (_, admin) = store.create_token("ops", Role::Admin).await.unwrap();
+        let (_, reader) = store.create_token("viewer", Role::Read).await.unwrap();
+        Api {
+            state: AppState::new(store),
+            admin,
+            reader,
+            _dir: dir,
+        }
+    }
+
+    fn path(&self, name: &str) -> String {
+        self._dir.path().join(name).display().to_string()
+    }
+
+    async fn call(
+        &self,
+        token: Option<&str>,
+        method: Method,
+        uri: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let (status, bytes) = self.raw(token, method, uri, body).await;
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    async fn raw(
+        &self,
+        token: Option<&str>,
+        method: Method,
+        uri: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Vec<u8>) {
+        let mut req = Request::builder().method(method).uri(uri);
+        if let Some(t) = token {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        let body = match body {
+            Some(v) => Body::from(v.to_string()),
+            None => Body::empty(),
+        };
+        let response = app(self.state.clone())
+            .oneshot(req.body(body).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, bytes.to_vec())
+    }
+
+    async fn admin(&self, method: Method, uri: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let token = self.admin.clone();
+        self.call(Some(&token), method, uri, body).await
+    }
+}
+
+/// The fields an error body names.
+fn fields(body: &Value) -> Vec<String> {
+    body["error"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// A CSV of `rows_per_day` rows a day from `first` for `days` days: `x`
+/// numeric (shifted by `shift` from day `shift_from` on), `c` categorical.
+fn write_csv(path: &str, days: i64, rows_per_day: i64, shift: f64, shift_from: i64) {
+    let mut f = std::fs::File::create(path).unwrap();
+    writeln!(f, "timestamp,x,c").unwrap();
+    let start = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+    for d in 0..days {
+        for i in 0..rows_per_day {
+            let t = start + chrono::Duration::days(d);
+            let x = ((i * 37 + d * 11) % 101) as f64 + if d >= shift_from { shift } else { 0.0 };
+            let c = ["a", "b", "c"][(i % 3) as usize];
+            writeln!(f, "{t}T{:02}:00:00Z,{x},{c}", i % 24).unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn tokens_decide_who_may_read_and_who_may_change() {
+    let api = Api::new().await;
+    let (status, body) = api.call(None, Method::GET, "/api/v1/monitors", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["error"]["code"], "unauthenticated");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("bearer token")
+    );
+    let (status, _) = api
+        .call(Some("tw_wrong"), Method::GET, "/api/v1/monitors", None)
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let reader = api.reader.clone();
+    let (status, body) = api
+        .call(Some(&reader), Method::GET, "/api/v1/monitors", None)
+        .await;
+    assert_eq!((status, body), (StatusCode::OK, json!([])));
+    let dataset = json!({"name": "d", "input": "x.csv"});
+    let (status, body) = api
+        .call(
+            Some(&reader),
+            Method::POST,
+            "/api/v1/datasets",
+            Some(dataset.clone()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("read-only")
+    );
+    let (status, _) = api
+        .admin(Method::POST, "/api/v1/datasets", Some(dataset))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    // Revoked: no longer accepted.
+    api.state.store.revoke_token("viewer").await.unwrap();
+    let (status, _) = api
+        .call(Some(&reader), Method::GET, "/api/v1/monitors", None)
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // Health and the OpenAPI document need no token.
+    let (status, body) = api.call(None, Method::GET, "/healthz", None).await;
+    assert_eq!(
+        (status, body["status"].clone()),
+        (StatusCode::OK, json!("ok"))
+    );
+    let (status, _) = api
+        .call(None, Method::GET, "/api/v1/openapi.json", None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    // The token list shows no secret.
+    let (_, tokens) = api.admin(Method::GET, "/api/v1/tokens", None).await;
+    assert!(!tokens.to_string().contains(&api.admin));
+    assert_eq!(tokens[0]["name"], "ops");
+}
+
+#[tokio::test]
+async fn every_openapi_operation_is_routed() {
+    let api = Api::new().await;
+    let doc = openapi::spec();
+    let paths = doc["paths"].as_object().unwrap();
+    assert_eq!(paths.len(), 19, "{:?}", paths.keys());
+    for (path, ops) in paths {
+        for method in ops.as_object().unwrap().keys() {
+            let uri = path
+                .replace("{name}", "ghost")
+                .replace("{id}", "999")
+                .replace("{figure}", "contributions.svg");
+            let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let (status, body) = api.admin(m, &uri, Some(json!({}))).await;
+            let message = body["error"]["message"].as_str().unwrap_or_default();
+            assert!(
+                !message.starts_with("no route"),
+                "{method} {path}: {status} {message}"
+            );
+            assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+        }
+    }
+    // And a path that is not in the document is not routed.
+    let (status, body) = api.admin(Method::GET, "/api/v1/nothing", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"]["message"], "no route /api/v1/nothing");
+    let (status, body) = api.admin(Method::PUT, "/api/v1/monitors", None).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(
+        body["error"]["message"],
+        "/api/v1/monitors does not take PUT"
+    );
+}
+
+#[tokio::test]
+async fn invalid_requests_name_each_field_and_rule() {
+    let api = Api::new().await;
+    let (status, body) = api
+        .admin(
+            Method::POST,
+            "/api/v1/monitors",
+            Some(json!({
+                "name": "-bad name", "frequency": "hourly", "threshold": 1.5,
+                "latency_hours": 1001, "baseline": "nope", "target": "nope",
+                "alerts": [{"type": "email", "to": "not-an-address"}], "colour": "red"
+            })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["code"], "invalid");
+    let named = fields(&body);
+    for field in [
+        "name",
+        "frequency",
+        "latency_hours",
+        "threshold",
+        "alerts[0]",
+        "baseline",
+        "target",
+        "colour",
+    ] {
+        assert!(named.contains(&field.to_string()), "{field} in {named:?}");
+    }
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("threshold: must lie in [0, 1], not 1.5"),
+        "{message}"
+    );
+    assert!(
+        message.contains("unknown frequency \"hourly\""),
+        "{message}"
+    );
+    // A body that is not JSON, or not an object.
+    let (status, body) = api
+        .raw(
+            Some(&api.admin.clone()),
+            Method::POST,
+            "/api/v1/monitors",
+            None,
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    let (status, body) = api
+        .admin(Method::POST, "/api/v1/datasets", Some(json!([1])))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not an array")
+    );
+    // Unknown monitor: 404 naming it.
+    let (status, body) = api.admin(Method::GET, "/api/v1/monitors/ghost", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"]["message"], "no monitor named \"ghost\"");
+    // Dataset options are checked when the dataset is made.
+    let (status, body) = api
+        .admin(
+            Method::POST,
+            "/api/v1/datasets",
+            Some(json!({"name": "d", "input": "x.csv", "options": {"delimiter": ";;"}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(fields(&body), ["options.delimiter"]);
+}
+
+#[tokio::test]
+async fn a_monitor_from_dataset_to_results_and_figures() {
+    let api = Api::new().await;
+    let (base, target) = (api.path("baseline.csv"), api.path("target.csv"));
+    write_csv(&base, 14, 60, 0.0, 99);
+    // Three weeks (2024-01-01 is a Monday); the third is shifted.
+    write_csv(&target, 21, 60, 150.0, 14);
+    for (name, input) in [("train", &base), ("collected", &target)] {
+        let (status, body) = api
+            .admin(
+                Method::POST,
+                "/api/v1/datasets",
+                Some(json!({"name": name, "input": input, "time_column": "timestamp"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let (status, body) = api
+        .admin(
+            Method::POST,
+            "/api/v1/baselines",
+            Some(json!({"name": "training", "dataset": "train", "exclude": ["timestamp"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(
+        (body["version"].clone(), body["rows"].clone()),
+        (json!(1), json!(840))
+    );
+    let (status, body) = api
+        .admin(Method::GET, "/api/v1/baselines/training", None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["features"].as_array().unwrap().len(), 2);
+    // A feature not in the data is named.
+    let monitor = json!({"name": "weekly", "baseline": "training", "target": "collected",
+                         "frequency": "week", "features": ["x", "y"]});
+    let (status, body) = api
+        .admin(Method::POST, "/api/v1/monitors", Some(monitor))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("feature \"y\" is not in baseline training v1")
+    );
+    let monitor = json!({"name": "weekly", "baseline": "training", "target": "collected",
+                         "frequency": "week", "enabled": false});
+    let (status, body) = api
+        .admin(Method::POST, "/api/v1/monitors", Some(monitor.clone()))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["spec"]["baseline_version"], 1, "pinned at creation");
+    let (status, _) = api
+        .admin(Method::POST, "/api/v1/monitors", Some(monitor))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    // Backfill: FROM after TO is refused, naming from.
+    let (status, body) = api
+        .admin(
+            Method::POST,
+            "/api/v1/monitors/weekly/backfill",
+            Some(json!({"from": "2024-02-01", "to": "2024-01-01"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(fields(&body), ["from"]);
+    let (status, body) = api
+        .admin(
+            Method::POST,
+            "/api/v1/monitors/weekly/backfill",
+            Some(json!({"from": "2024-01-01", "to": "2024-01-21"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(body["runs"].as_array().unwrap().len(), 3);
+    // An adhoc run of the shifted week with one feature and its own threshold.
+    let (status, adhoc) = api
+        .admin(
+            Method::POST,
+            "/api/v1/monitors/weekly/runs",
+            Some(json!({"date": "2024-01-17", "features": ["c"], "threshold": 0.5})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{adhoc}");
+    while crate::runner::run_next(&api.state.store, &api.state.baselines)
+        .await
+        .unwrap()
+        .is_some()
+    {}
+    let (_, runs) = api
+        .admin(
+            Method::GET,
+            "/api/v1/monitors/weekly/runs?state=succeeded",
+            None,
+        )
+        .await;
+    assert_eq!(runs.as_array().unwrap().len(), 4, "{runs}");
+    let (status, results) = api
+        .admin(
+            Method::GET,
+            "/api/v1/monitors/weekly/results?from=2024-01-01&to=2024-01-22",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let windows = results["windows"].as_array().unwrap();
+    assert_eq!(windows.len(), 3, "adhoc runs do not count by default");
+    let drift: Vec<_> = windows.iter().map(|w| w["has_drift"].clone()).collect();
+    assert_eq!(drift, [json!(false), json!(false), json!(true)]);
+    assert_eq!(
+        windows[2]["metrics"]["features"]["x"]["drift_detected"],
+        true
+    );
+    assert!(
+        windows[2]["metrics"]["features"]["x"]["contribution"]
+            .as_f64()
+            .unwrap()
+            > 0.5
+    );
+    assert!(windows[2]["metrics"]["dataset"]["auc"].as_f64().unwrap() > 0.9);
+    // With adhoc runs, the third week shows the adhoc run (newest), which
+    // compared c only, judged by its own threshold.
+    let (_, with_adhoc) = api
+        .admin(
+            Method::GET,
+            "/api/v1/monitors/weekly/results?from=2024-01-01&to=2024-01-22&include_adhoc=true",
+            None,
+        )
+        .await;
+    let third = &with_adhoc["windows"][2];
+    assert_eq!(third["kind"], "adhoc");
+    assert_eq!(third["threshold"], 0.5);
+    assert_eq!(
+        third["metrics"]["features"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
+        ["c"]
+    );
+    // One run by id; the whole report.
+    let id = adhoc["id"].as_i64().unwrap();
+    let (_, one) = api
+        .admin(
+            Method::GET,
+            &format!("/api/v1/monitors/weekly/results?run={id}"),
+            None,
+        )
+        .await;
+    assert_eq!(one["windows"][0]["run_id"], id);
+    let (status, report) = api
+        .admin(Method::GET, &format!("/api/v1/runs/{id}/report"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(report["features"][0]["name"], "c");
+    // Figures: one trend point per window, PNG bytes.
+    let (status, svg) = api
+        .raw(
+            Some(&api.admin.clone()),
+            Method::GET,
+            "/api/v1/monitors/weekly/figures/drift-coefficient.svg?from=2024-01-01&to=2024-01-22",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let svg = String::from_utf8(svg).unwrap();
+    assert_eq!(svg.matches(r#"class="point""#).count(), 3);
+    let (status, png) = api
+        .raw(
+            Some(&api.admin.clone()),
+            Method::GET,
+            "/api/v1/monitors/weekly/figures/contributions.png?from=2024-01-01&to=2024-01-22",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(&png[..4], b"\x89PNG");
+    let (status, body) = api
+        .admin(
+            Method::GET,
+            "/api/v1/monitors/weekly/figures/metric.svg?from=2024-01-01&to=2024-01-22&feature=zz",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(fields(&body), ["feature"]);
+    // A finished run cannot be cancelled; a queued one can.
+    let (status, _) = api
+        .admin(Method::POST, &format!("/api/v1/runs/{id}/cancel"), None)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // Updates: fixed fields are refused; the rest change and are audited.
+    let (status, body) = api
+        .admin(
+            Method::PATCH,
+            "/api/v1/monitors/weekly",
+            Some(json!({"frequency": "day", "threshold": 0.3})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(fields(&body), ["frequency"]);
+    let (status, body) = api
+        .admin(
+            Method::PATCH,
+            "/api/v1/monitors/weekly",
+            Some(json!({"threshold": 0.3})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["spec"]["threshold"].clone()),
+        (StatusCode::OK, json!(0.3))
+    );
+    let (_, audit) = api
+        .admin(Method::GET, "/api/v1/monitors/weekly/audit", None)
+        .await;
+    assert_eq!(audit[1]["actor"], "ops");
+    // Deleted: every operation fails with 410.
+    let (status, _) = api
+        .admin(Method::DELETE, "/api/v1/monitors/weekly", None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    for (method, uri) in [
+        (Method::GET, "/api/v1/monitors/weekly"),
+        (Method::GET, "/api/v1/monitors/weekly/results"),
+        (Method::POST, "/api/v1/monitors/weekly/enable"),
+        (Method::PATCH, "/api/v1/monitors/weekly"),
+    ] {
+        let (status, body) = api.admin(method.clone(), uri, Some(json!({}))).await;
+        assert_eq!(status, StatusCode::GONE, "{method} {uri}");
+        assert_eq!(body["error"]["message"], "monitor \"weekly\" is deleted");
+    }
+    let (status, body) = api
+        .admin(
+            Method::POST,
+            "/api/v1/monitors/weekly/backfill",
+            Some(json!({"from": "2024-01-01", "to": "2024-01-02"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::GONE, "{body}");
+}
+
+#[tokio::test]
+async fn the_scheduler_queues_complete_windows_once() {
+    let api = Api::new().await;
+    let input = api.path("t.csv");
+    write_csv(&input, 3, 10, 0.0, 99);
+    api.admin(
+        Method::POST,
+        "/api/v1/datasets",
+        Some(json!({"name": "t", "input": input, "time_column": "timestamp"})),
+    )
+    .await;
+    let (status, body) = api
+        .admin(
+            Method::POST,
+            "/api/v1/baselines",
+            Some(json!({"name": "b", "dataset": "t", "exclude": ["timestamp"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    api.admin(
+        Method::POST,
+        "/api/v1/monitors",
+        Some(json!({"name": "m", "baseline": "b", "target": "t", "frequency": "day"})),
+    )
+    .await;
+    let now = chrono::Utc::now();
+    assert_eq!(
+        crate::service::schedule_once(&api.state, now)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        crate::service::schedule_once(&api.state, now)
+            .await
+            .unwrap(),
+        0
+    );
+    let later = now + chrono::Duration::days(2);
+    assert_eq!(
+        crate::service::schedule_once(&api.state, later)
+            .await
+            .unwrap(),
+        2
+    );
+    let (_, runs) = api
+        .admin(Method::GET, "/api/v1/monitors/m/runs?kind=scheduled", None)
+        .await;
+    assert_eq!(runs.as_array().unwrap().len(), 3);
+    // A window with no rows fails with the reason, visible as such.
+    crate::runner::run_next(&api.state.store, &api.state.baselines)
+        .await
+        .unwrap();
+    let (_, failed) = api
+        .admin(Method::GET, "/api/v1/monitors/m/runs?state=failed", None)
+        .await;
+    assert!(
+        failed[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("at least 50 are needed"),
+        "{failed}"
+    );
+}

@@ -1,0 +1,133 @@
+//! The running service: the HTTP listener, a bounded pool of run workers,
+//! and the scheduler, all over one store.
+//!
+//! * Workers take queued runs oldest first, one each (the store's claim is
+//!   atomic); `workers` bounds how many windows are computed at once.
+//! * The scheduler wakes every `schedule_every`, queues each enabled
+//!   monitor's windows that have completed (all of them after a pause:
+//!   that is the catch-up), and wakes the workers. A window is queued for
+//!   the schedule at most once, by the store's unique index.
+//! * On start, runs left running by a process that died are queued again.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tidewatch_store::{RunKind, Store, StoreError};
+
+use crate::api::{AppState, app};
+use crate::runner::run_next;
+
+/// How the service runs.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// Address to listen on (port 0: any free port).
+    pub bind: SocketAddr,
+    /// Runs computed at once, at least 1 (default 2).
+    pub workers: usize,
+    /// How often the scheduler looks for complete windows (default 60 s).
+    pub schedule_every: Duration,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            workers: 2,
+            schedule_every: Duration::from_secs(60),
+        }
+    }
+}
+
+/// One worker: executes queued runs until the process ends, sleeping
+/// until woken (or a second passes) when the queue is empty.
+pub async fn worker(state: AppState) {
+    loop {
+        let notified = state.wake.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        match run_next(&state.store, &state.baselines).await {
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                tokio::select! {
+                    _ = &mut notified => {}
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+            }
+            Err(e) => {
+                eprintln!("tidewatch serve: a worker could not take or finish a run: {e}");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+/// Queues every window due at `now` as a scheduled run and wakes the
+/// workers; returns how many runs were queued.
+pub async fn schedule_once(state: &AppState, now: DateTime<Utc>) -> Result<usize, StoreError> {
+    let mut queued = 0;
+    for (name, window) in state.store.due_windows(now).await? {
+        queued += state
+            .store
+            .queue_runs(&name, RunKind::Scheduled, &[window], &serde_json::json!({}))
+            .await?
+            .len();
+    }
+    if queued > 0 {
+        state.wake.notify_waiters();
+    }
+    Ok(queued)
+}
+
+async fn scheduler(state: AppState, every: Duration) {
+    loop {
+        if let Err(e) = schedule_once(&state, Utc::now()).await {
+            eprintln!("tidewatch serve: the scheduler failed: {e}");
+        }
+        tokio::time::sleep(every).await;
+    }
+}
+
+/// Runs the service on `store` until Ctrl-C or SIGTERM: re-queues
+/// interrupted runs, starts the workers and the scheduler, binds, calls
+/// `ready` with the bound address, and serves.
+pub async fn serve(
+    store: Store,
+    config: ServeConfig,
+    ready: impl FnOnce(SocketAddr),
+) -> std::io::Result<()> {
+    let requeued = store
+        .requeue_interrupted()
+        .await
+        .map_err(std::io::Error::other)?;
+    if requeued > 0 {
+        eprintln!("tidewatch serve: {requeued} interrupted runs queued again");
+    }
+    let state = AppState::new(store);
+    for _ in 0..config.workers.max(1) {
+        tokio::spawn(worker(state.clone()));
+    }
+    tokio::spawn(scheduler(state.clone(), config.schedule_every));
+    let listener = tokio::net::TcpListener::bind(config.bind)
+        .await
+        .map_err(|e| std::io::Error::new(e.kind(), format!("binding {}: {e}", config.bind)))?;
+    ready(listener.local_addr()?);
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown())
+        .await
+}
+
+async fn shutdown() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("a SIGTERM handler installs");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
