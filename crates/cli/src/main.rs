@@ -1,12 +1,16 @@
-//! The `tidewatch` command: a thin layer over the engine (`tidewatch-core`)
-//! and the data layer (`tidewatch-data`). It parses arguments, reads files,
-//! calls the engine and prints; every error is reported once, here.
+//! The `tidewatch` command: a thin layer over the engine (`tidewatch-core`),
+//! the data layer (`tidewatch-data`) and the monitoring service
+//! (`tidewatch-server`, whose API the monitoring commands call, in-process
+//! or over HTTP). It parses arguments, calls the layers below and prints;
+//! every error is reported once, here.
 //!
 //! Exit codes: 0 success; 1 bad input (a missing file, a malformed row, an
 //! unknown option value); 2 an internal error (a panic: a bug, reported as
 //! such); 3 drift found with `--fail-on-drift`.
 
 mod args;
+mod client;
+mod monitoring;
 mod output;
 mod progress;
 
@@ -45,6 +49,64 @@ enum Command {
     Profile(Box<ProfileCommandArgs>),
     /// List the drift metrics with their kind, range and default threshold.
     Methods,
+    /// Run the monitoring service: REST API, scheduler and run workers.
+    Serve(monitoring::ServeArgs),
+    /// Manage API tokens (on the data directory).
+    Token {
+        #[command(flatten)]
+        place: monitoring::Place,
+        #[command(subcommand)]
+        command: monitoring::TokenCommand,
+    },
+    /// Manage datasets: named sources of baseline or target data.
+    Dataset {
+        #[command(flatten)]
+        place: monitoring::Place,
+        #[command(subcommand)]
+        command: monitoring::DatasetCommand,
+    },
+    /// Manage baselines: profiles fitted once from a dataset, versioned.
+    Baseline {
+        #[command(flatten)]
+        place: monitoring::Place,
+        #[command(subcommand)]
+        command: monitoring::BaselineCommand,
+    },
+    /// Manage monitors.
+    Monitor {
+        #[command(flatten)]
+        place: monitoring::Place,
+        #[command(subcommand)]
+        command: monitoring::MonitorCommand,
+    },
+    /// Start, list, show and cancel runs.
+    Run {
+        #[command(flatten)]
+        place: monitoring::Place,
+        #[command(subcommand)]
+        command: monitoring::RunCommand,
+    },
+    /// Run a monitor for every window of a date range.
+    Backfill {
+        #[command(flatten)]
+        place: monitoring::Place,
+        #[command(flatten)]
+        args: monitoring::BackfillArgs,
+    },
+    /// A monitor's results per window.
+    Results {
+        #[command(flatten)]
+        place: monitoring::Place,
+        #[command(flatten)]
+        args: monitoring::ResultsArgs,
+    },
+    /// Write a monitor's figures: the coefficient trend and contributions per window.
+    Show {
+        #[command(flatten)]
+        place: monitoring::Place,
+        #[command(flatten)]
+        args: monitoring::ShowArgs,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -462,6 +524,15 @@ fn run(cli: Cli, profile_options: &[String]) -> anyhow::Result<ExitCode> {
             output::methods(&mut out)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Serve(args) => monitoring::serve(&args),
+        Command::Token { place, command } => monitoring::token(&place, &command),
+        Command::Dataset { place, command } => monitoring::dataset(&place, &command),
+        Command::Baseline { place, command } => monitoring::baseline(&place, &command),
+        Command::Monitor { place, command } => monitoring::monitor(&place, &command),
+        Command::Run { place, command } => monitoring::run(&place, &command),
+        Command::Backfill { place, args } => monitoring::backfill(&place, &args),
+        Command::Results { place, args } => monitoring::results(&place, &args),
+        Command::Show { place, args } => monitoring::show(&place, &args),
     }
 }
 

@@ -1,0 +1,139 @@
+//! How the monitoring commands reach the API: the router called
+//! in-process on the local data directory, or a server over HTTP. Both
+//! answer the same JSON, so each command is written once.
+
+use anyhow::{Context, bail};
+use axum::body::Body;
+use axum::http::{Method, Request, header};
+use serde_json::Value;
+use tidewatch_server::api::{AppState, app};
+use tidewatch_store::Store;
+use tower::ServiceExt;
+
+/// Where requests go.
+pub enum Client {
+    /// The data directory's store, through the router in-process (as an
+    /// admin: whoever can read the directory owns it).
+    Local {
+        /// The state the router runs on (its store, for the workers).
+        state: AppState,
+    },
+    /// A `tidewatch serve` at `base`, with a bearer token.
+    Remote {
+        /// The HTTP client.
+        http: reqwest::Client,
+        /// `http(s)://host:port`, without a trailing slash.
+        base: String,
+        /// The token sent, if any.
+        token: Option<String>,
+    },
+}
+
+impl Client {
+    /// The local store in `dir`.
+    pub async fn local(dir: &std::path::Path) -> anyhow::Result<Client> {
+        let store = Store::open(dir)
+            .await
+            .with_context(|| format!("opening the data directory {}", dir.display()))?;
+        let mut state = AppState::new(store);
+        state.trust_local = true;
+        Ok(Client::Local { state })
+    }
+
+    /// A server at `base`.
+    pub fn remote(base: &str, token: Option<String>) -> anyhow::Result<Client> {
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            bail!("--server {base:?}: expected an http:// or https:// URL");
+        }
+        Ok(Client::Remote {
+            http: reqwest::Client::new(),
+            base: base.trim_end_matches('/').to_string(),
+            token,
+        })
+    }
+
+    /// Sends `method path` (under `/api/v1`) with an optional JSON body;
+    /// returns the body of a 2xx answer, or the API's error as an error.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<Value> {
+        let (status, bytes) = self.send(method.clone(), path, body).await?;
+        let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        if !(200..300).contains(&status) {
+            let message = value["error"]["message"]
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| String::from_utf8_lossy(&bytes).into_owned());
+            bail!("{method} {path}: {status}: {message}");
+        }
+        Ok(value)
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<(u16, Vec<u8>)> {
+        let uri = format!("/api/v1{path}");
+        match self {
+            Client::Local { state } => {
+                let mut req = Request::builder().method(method).uri(&uri);
+                let body = match body {
+                    Some(v) => {
+                        req = req.header(header::CONTENT_TYPE, "application/json");
+                        Body::from(v.to_string())
+                    }
+                    None => Body::empty(),
+                };
+                let response = app(state.clone())
+                    .oneshot(req.body(body).context("building the request")?)
+                    .await
+                    .context("calling the local API")?;
+                let status = response.status().as_u16();
+                let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+                    .await
+                    .context("reading the local API's answer")?;
+                Ok((status, bytes.to_vec()))
+            }
+            Client::Remote { http, base, token } => {
+                let method = reqwest::Method::from_bytes(method.as_str().as_bytes())
+                    .expect("standard methods convert");
+                let mut req = http.request(method, format!("{base}{uri}"));
+                if let Some(t) = token {
+                    req = req.bearer_auth(t);
+                }
+                if let Some(v) = body {
+                    req = req.json(&v);
+                }
+                let response = req
+                    .send()
+                    .await
+                    .with_context(|| format!("reaching the server at {base}"))?;
+                let status = response.status().as_u16();
+                let bytes = response
+                    .bytes()
+                    .await
+                    .with_context(|| format!("reading the answer of {base}"))?;
+                Ok((status, bytes.to_vec()))
+            }
+        }
+    }
+
+    /// In local mode, executes every queued run (there is no server to do
+    /// it), calling `done` with each as it ends. Remote: nothing.
+    pub async fn drain(&self, mut done: impl FnMut(&tidewatch_store::Run)) -> anyhow::Result<()> {
+        if let Client::Local { state } = self {
+            while let Some(run) = tidewatch_server::runner::run_next(&state.store, &state.baselines)
+                .await
+                .context("executing a queued run")?
+            {
+                done(&run);
+            }
+        }
+        Ok(())
+    }
+}
