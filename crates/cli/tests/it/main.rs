@@ -6,6 +6,7 @@ mod data;
 mod readme;
 #[cfg(feature = "object-store")]
 mod remote;
+mod serve;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

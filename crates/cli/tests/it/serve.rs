@@ -1,0 +1,444 @@
+//! `tidewatch serve` end to end: the real binary on a loopback port over a
+//! temporary data directory, driven over HTTP. The car-loan reference is
+//! the baseline; its analysis period, whose second half is drifted, is
+//! backfilled week by week, with the server killed (SIGKILL) in the middle
+//! of the backfill and started again.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use super::{example, tidewatch};
+
+/// A running server, killed on drop.
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    /// Starts `tidewatch serve` on a free port and waits for its
+    /// "listening" line (readiness, not a sleep).
+    fn start(home: &Path) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tidewatch"))
+            .args([
+                "serve",
+                "--bind",
+                "127.0.0.1:0",
+                "--workers",
+                "2",
+                "--schedule-every",
+                "1",
+            ])
+            .arg("--data-dir")
+            .arg(home)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("tidewatch serve starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no address in {line:?}"))
+            .to_string();
+        Server { child, url }
+    }
+
+    /// Kills the process at once, as a crash would.
+    fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+/// A blocking HTTP call with `token`; the status and the JSON body.
+fn call(
+    server: &Server,
+    token: Option<&str>,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let mut req = client.request(
+            reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+            format!("{}/api/v1{path}", server.url),
+        );
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let response = req.send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    })
+}
+
+fn token(home: &Path, name: &str, role: &str) -> String {
+    let out = tidewatch(&[
+        "token",
+        "create",
+        name,
+        "--role",
+        role,
+        "--data-dir",
+        home.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// The runs of monitor `car-loans`, by window.
+fn runs(server: &Server, token: &str) -> Vec<Value> {
+    let (status, runs) = call(server, Some(token), "GET", "/monitors/car-loans/runs", None);
+    assert_eq!(status, 200, "{runs}");
+    runs.as_array().unwrap().clone()
+}
+
+fn count(runs: &[Value], state: &str) -> usize {
+    runs.iter().filter(|r| r["state"] == state).count()
+}
+
+#[test]
+fn a_weekly_backfill_survives_a_killed_server_and_finds_the_late_drift() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let admin = token(&home, "e2e", "admin");
+    let reader = token(&home, "viewer", "read");
+    let server = Server::start(&home);
+
+    // Access: no token, a read-only token changing something.
+    let (status, body) = call(&server, None, "GET", "/monitors", None);
+    assert_eq!(
+        (status, body["error"]["code"].clone()),
+        (401, json!("unauthenticated"))
+    );
+    let (status, _) = call(&server, Some(&reader), "POST", "/datasets", Some(json!({})));
+    assert_eq!(status, 403);
+
+    for (name, file) in [
+        ("reference", "car_loan_reference.csv"),
+        ("analysis", "car_loan_analysis.csv"),
+    ] {
+        let body = json!({"name": name, "input": example(file), "time_column": "timestamp"});
+        let (status, answer) = call(&server, Some(&admin), "POST", "/datasets", Some(body));
+        assert_eq!(status, 201, "{answer}");
+    }
+    let (status, answer) = call(
+        &server,
+        Some(&admin),
+        "POST",
+        "/baselines",
+        Some(json!({"name": "training", "dataset": "reference",
+                    "exclude": ["id", "repaid", "timestamp", "y_pred_proba", "y_pred"]})),
+    );
+    assert_eq!(status, 201, "{answer}");
+    // Invalid monitors are refused with the field named.
+    let (status, answer) = call(
+        &server,
+        Some(&admin),
+        "POST",
+        "/monitors",
+        Some(
+            json!({"name": "car-loans", "baseline": "training", "target": "analysis",
+                    "frequency": "fortnight", "threshold": -1}),
+        ),
+    );
+    assert_eq!(status, 400);
+    let fields: Vec<&str> = answer["error"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["frequency", "threshold"]);
+    // Disabled: only the backfill runs, not the schedule (whose windows
+    // are today's, with no rows in this old data).
+    let (status, answer) = call(
+        &server,
+        Some(&admin),
+        "POST",
+        "/monitors",
+        Some(
+            json!({"name": "car-loans", "baseline": "training", "target": "analysis",
+                    "frequency": "week", "enabled": false}),
+        ),
+    );
+    assert_eq!(status, 201, "{answer}");
+    let (status, answer) = call(
+        &server,
+        Some(&admin),
+        "POST",
+        "/monitors/car-loans/backfill",
+        Some(json!({"from": "2018-10-30", "to": "2019-08-29"})),
+    );
+    assert_eq!(status, 202, "{answer}");
+    let weeks = answer["runs"].as_array().unwrap().len();
+    assert_eq!(weeks, 44);
+
+    // Kill the server once a few windows are done, mid-backfill.
+    let started = Instant::now();
+    loop {
+        let done = count(&runs(&server, &admin), "succeeded");
+        if done >= 4 {
+            assert!(done < weeks, "the backfill finished before the kill");
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "the backfill does not progress"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    server.kill();
+
+    // Started again: interrupted runs are queued again and the backfill
+    // goes on to the end.
+    let server = Server::start(&home);
+    let started = Instant::now();
+    let runs = loop {
+        let runs = runs(&server, &admin);
+        if count(&runs, "queued") + count(&runs, "running") == 0 {
+            break runs;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(600),
+            "the backfill does not finish"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    // No window lost or doubled: one run per week, every one succeeded.
+    assert_eq!(runs.len(), weeks);
+    assert_eq!(count(&runs, "succeeded"), weeks, "{runs:?}");
+    let mut starts: Vec<&str> = runs
+        .iter()
+        .map(|r| r["window"]["start"].as_str().unwrap())
+        .collect();
+    starts.dedup();
+    assert_eq!(starts.len(), weeks);
+
+    let (status, results) = call(
+        &server,
+        Some(&reader),
+        "GET",
+        "/monitors/car-loans/results?from=2018-10-29&to=2019-09-02",
+        None,
+    );
+    assert_eq!(status, 200, "{results}");
+    let windows = results["windows"].as_array().unwrap();
+    assert_eq!(windows.len(), weeks);
+    let drift: Vec<bool> = windows.iter().map(|w| w["has_drift"] == true).collect();
+    let quarter = weeks / 4;
+    assert!(
+        drift[..quarter].iter().all(|d| !d),
+        "early weeks: {drift:?}"
+    );
+    // The last week is partial (the data ends on a Thursday): a few
+    // hundred rows, which the classifier may not separate.
+    assert!(
+        drift[weeks - 1 - quarter..weeks - 1].iter().all(|d| *d),
+        "late weeks: {drift:?}"
+    );
+    assert_eq!(
+        windows[0]["metrics"]["features"].as_object().unwrap().len(),
+        7
+    );
+
+    // The CLI on the server: the results table and the figures.
+    let url = server.url.clone();
+    let out = tidewatch(&[
+        "results",
+        "car-loans",
+        "--server",
+        &url,
+        "--token",
+        &reader,
+        "--from",
+        "2019-06-01",
+        "--to",
+        "2019-07-01",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        table.lines().filter(|l| l.ends_with("DRIFT")).count(),
+        5,
+        "{table}"
+    );
+    let figures = dir.path().join("figures");
+    let out = tidewatch(&[
+        "show",
+        "car-loans",
+        "--server",
+        &url,
+        "--token",
+        &reader,
+        "--from",
+        "2018-10-29",
+        "--to",
+        "2019-09-02",
+        "--details",
+        "-o",
+        figures.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let svg = std::fs::read_to_string(figures.join("drift-coefficient.svg")).unwrap();
+    assert_eq!(svg.matches(r#"class="point""#).count(), weeks);
+    assert!(figures.join("contributions.png").exists());
+    assert_eq!(
+        std::fs::read_dir(&figures).unwrap().count(),
+        2 * (2 + 7),
+        "two trends and one metric trend per feature, as SVG and PNG"
+    );
+    // A bad token on the CLI is an error naming the status.
+    let out = tidewatch(&["monitor", "list", "--server", &url, "--token", "tw_bad"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("401"));
+}
+
+#[test]
+fn the_cli_works_on_a_local_data_directory_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let h = home.to_str().unwrap();
+    let reference = example("car_loan_reference.csv");
+    let analysis = example("car_loan_analysis.csv");
+    for args in [
+        vec![
+            "dataset",
+            "create",
+            "reference",
+            reference.to_str().unwrap(),
+            "--time-column",
+            "timestamp",
+        ],
+        vec![
+            "dataset",
+            "create",
+            "analysis",
+            analysis.to_str().unwrap(),
+            "--time-column",
+            "timestamp",
+        ],
+        vec![
+            "baseline",
+            "create",
+            "training",
+            "--dataset",
+            "reference",
+            "--exclude",
+            "id,repaid,timestamp,y_pred_proba,y_pred",
+        ],
+        vec![
+            "monitor",
+            "create",
+            "car-loans",
+            "--frequency",
+            "month",
+            "--baseline",
+            "training",
+            "--target",
+            "analysis",
+            "--disabled",
+        ],
+    ] {
+        let mut args = args.clone();
+        args.extend(["--data-dir", h]);
+        let out = tidewatch(&args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // Locally the runs execute in the command itself.
+    let out = tidewatch(&[
+        "backfill",
+        "car-loans",
+        "2019-01-01",
+        "2019-06-30",
+        "--data-dir",
+        h,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout)
+            .matches("succeeded")
+            .count(),
+        6
+    );
+    let out = tidewatch(&[
+        "results",
+        "car-loans",
+        "--from",
+        "2019-01-01",
+        "--to",
+        "2019-07-01",
+        "--data-dir",
+        h,
+    ]);
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(table.lines().count(), 7, "{table}");
+    assert!(table.lines().last().unwrap().ends_with("DRIFT"), "{table}");
+    // Errors: an unknown monitor, FROM after TO, a bad threshold.
+    for (args, says) in [
+        (vec!["results", "ghost"], "no monitor named \"ghost\""),
+        (
+            vec!["backfill", "car-loans", "2019-06-01", "2019-01-01"],
+            "from: must not be after to",
+        ),
+        (
+            vec!["monitor", "update", "car-loans", "--threshold", "7"],
+            "threshold: must lie in [0, 1], not 7",
+        ),
+        (
+            vec!["run", "start", "car-loans", "yesterday"],
+            "date: \"yesterday\" is not a date",
+        ),
+    ] {
+        let mut args = args.clone();
+        args.extend(["--data-dir", h]);
+        let out = tidewatch(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+}
