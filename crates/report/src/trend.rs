@@ -10,7 +10,7 @@ use crate::svg::{WIDTH, heading, open, tick};
 
 const HEIGHT: f64 = 240.0;
 const LEFT: f64 = 46.0;
-const RIGHT: f64 = 12.0;
+const RIGHT: f64 = 36.0;
 const TOP: f64 = 24.0;
 const BOTTOM: f64 = 40.0;
 /// Colour of drifted windows and of the threshold line.
