@@ -10,8 +10,8 @@
 //! the comparisons, never a re-read of the baseline (its profile file is
 //! loaded once).
 //!
-//! `cargo bench -p tidewatch-server --bench backfill -- [ROWS]` (default
-//! 1000000 a side). Files go to `$TIDEWATCH_BENCH_DIR` (default: a
+//! `cargo bench -p tidewatch-server --bench backfill -- [ROWS] [--max-values N]`
+//! (default 1000000 a side, an exact baseline profile). Files go to `$TIDEWATCH_BENCH_DIR` (default: a
 //! temporary folder, removed after).
 
 #[path = "../../core/benches/common/mod.rs"]
@@ -77,10 +77,18 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
-    let rows: usize = std::env::args()
-        .skip(1)
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let rows: usize = args
+        .iter()
+        .take_while(|a| *a != "--max-values")
         .find_map(|a| a.parse().ok())
         .unwrap_or(1_000_000);
+    // Sketch mode for the baseline profile (a seeded sample of N values per
+    // numeric feature), to compare with the exact default.
+    let max_values: Option<usize> = args
+        .iter()
+        .position(|a| a == "--max-values")
+        .and_then(|i| args.get(i + 1)?.parse().ok());
     let keep = std::env::var_os("TIDEWATCH_BENCH_DIR").map(std::path::PathBuf::from);
     let tmp = tempfile::tempdir().expect("temporary folder");
     let dir = keep.clone().unwrap_or_else(|| tmp.path().to_path_buf());
@@ -138,7 +146,11 @@ async fn main() {
     let t = Instant::now();
     let train = store.dataset("train").await.unwrap();
     let profile = tokio::task::spawn_blocking(move || {
-        tidewatch_server::runner::fit_baseline(&train, None, &ProfileOptions::default())
+        let options = ProfileOptions {
+            max_values,
+            ..ProfileOptions::default()
+        };
+        tidewatch_server::runner::fit_baseline(&train, None, &options)
     })
     .await
     .unwrap()
@@ -148,7 +160,10 @@ async fn main() {
         .await
         .unwrap();
     println!(
-        "baseline fitted and stored once: {:.2} s",
+        "baseline fitted and stored once ({}): {:.2} s",
+        max_values.map_or("exact".to_string(), |n| format!(
+            "sketch mode, {n} values a feature"
+        )),
         t.elapsed().as_secs_f64()
     );
     drop(profile);
