@@ -123,14 +123,27 @@ impl Client {
         }
     }
 
-    /// In local mode, executes every queued run (there is no server to do
-    /// it), calling `done` with each as it ends. Remote: nothing.
-    pub async fn drain(&self, mut done: impl FnMut(&tidewatch_store::Run)) -> anyhow::Result<()> {
+    /// In local mode, executes the queued runs `ids` here (there is no
+    /// server to do it), calling `done` with each as it ends; runs that are
+    /// no longer queued are left alone. Remote: nothing.
+    pub async fn drain(
+        &self,
+        ids: &[i64],
+        mut done: impl FnMut(&tidewatch_store::Run),
+    ) -> anyhow::Result<()> {
         if let Client::Local { state } = self {
-            while let Some(run) = tidewatch_server::runner::run_next(&state.store, &state.baselines)
-                .await
-                .context("executing a queued run")?
-            {
+            for &id in ids {
+                let Some(run) = state
+                    .store
+                    .claim_run_id(id)
+                    .await
+                    .context("taking a queued run")?
+                else {
+                    continue;
+                };
+                let run = tidewatch_server::runner::execute(&state.store, &state.baselines, &run)
+                    .await
+                    .context("executing a queued run")?;
                 done(&run);
             }
         }

@@ -688,13 +688,13 @@ fn run_line(run: &Value) -> String {
     line
 }
 
-/// Waits for `ids` to end: locally by executing the queue here, remotely
-/// by polling the server. Prints each as it ends.
+/// Waits for `ids` to end: locally by executing them here, remotely by
+/// polling the server. Prints each as it ends.
 async fn wait(client: &Client, ids: &[i64]) -> anyhow::Result<()> {
     match client {
         Client::Local { .. } => {
             client
-                .drain(|run| {
+                .drain(ids, |run| {
                     let v = serde_json::to_value(run).unwrap_or_default();
                     println!("{}", run_line(&v));
                 })

@@ -757,6 +757,24 @@ impl Store {
         }
     }
 
+    /// Takes queued run `id` and marks it running, atomically; `None` when
+    /// it is not queued (taken by another worker, cancelled, finished).
+    pub async fn claim_run_id(&self, id: i64) -> Result<Option<Run>, StoreError> {
+        let claimed: Option<i64> = sqlx::query_scalar(
+            "UPDATE runs SET state = 'running', started_at = ? WHERE id = ? AND state = 'queued' \
+             RETURNING id",
+        )
+        .bind(now_text())
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| self.db(e))?;
+        match claimed {
+            Some(id) => Ok(Some(self.run(id).await?)),
+            None => Ok(None),
+        }
+    }
+
     /// Ends a running run: succeeded, or failed with `error`. A run
     /// cancelled meanwhile stays cancelled.
     pub async fn finish_run(&self, id: i64, error: Option<&str>) -> Result<Run, StoreError> {
@@ -1537,6 +1555,31 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(err.to_string(), "monitor \"loans\" is deleted");
+    }
+
+    #[tokio::test]
+    async fn a_run_claimed_by_id_is_claimed_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        store.create_monitor(&spec("loans"), None).await.unwrap();
+        let w = Frequency::Day.window_of("2024-01-01".parse().unwrap());
+        let none = serde_json::json!({});
+        let first = store
+            .queue_run("loans", RunKind::Adhoc, w, none.clone())
+            .await
+            .unwrap()
+            .unwrap();
+        let second = store
+            .queue_run("loans", RunKind::Adhoc, w, none)
+            .await
+            .unwrap()
+            .unwrap();
+        // The newer one, though the older is queued too.
+        let taken = store.claim_run_id(second.id).await.unwrap().unwrap();
+        assert_eq!((taken.id, taken.state), (second.id, RunState::Running));
+        assert!(store.claim_run_id(second.id).await.unwrap().is_none());
+        store.cancel_run(first.id).await.unwrap();
+        assert!(store.claim_run_id(first.id).await.unwrap().is_none());
     }
 
     #[tokio::test]
