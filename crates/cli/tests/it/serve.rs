@@ -116,7 +116,18 @@ fn token(home: &Path, name: &str, role: &str) -> String {
 
 /// The runs of monitor `car-loans`, by window.
 fn runs(server: &Server, token: &str) -> Vec<Value> {
-    let (status, runs) = call(server, Some(token), "GET", "/monitors/car-loans/runs", None);
+    runs_of(server, token, "car-loans")
+}
+
+/// The runs of a monitor, by window.
+fn runs_of(server: &Server, token: &str, monitor: &str) -> Vec<Value> {
+    let (status, runs) = call(
+        server,
+        Some(token),
+        "GET",
+        &format!("/monitors/{monitor}/runs"),
+        None,
+    );
     assert_eq!(status, 200, "{runs}");
     runs.as_array().unwrap().clone()
 }
@@ -441,4 +452,70 @@ fn the_cli_works_on_a_local_data_directory_alike() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(says), "{args:?}: {err}");
     }
+}
+
+/// A CSV of the last `days` UTC days before today, `per_day` rows a day.
+fn recent_csv(path: &Path, days: i64, per_day: i64) {
+    use std::io::Write;
+    let mut f = std::fs::File::create(path).unwrap();
+    writeln!(f, "timestamp,x,c").unwrap();
+    let today = chrono::Utc::now().date_naive();
+    for d in 1..=days {
+        let day = today - chrono::Duration::days(d);
+        for i in 0..per_day {
+            let x = (i * 37 % 101) as f64;
+            let c = ["a", "b", "c"][(i % 3) as usize];
+            writeln!(f, "{day}T{:02}:{:02}:00Z,{x},{c}", i % 24, i % 60).unwrap();
+        }
+    }
+}
+
+#[test]
+fn the_scheduler_runs_the_newest_complete_window_by_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let admin = token(&home, "e2e", "admin");
+    let data = dir.path().join("recent.csv");
+    recent_csv(&data, 3, 120);
+    let server = Server::start(&home);
+    let body = json!({"name": "recent", "input": data, "time_column": "timestamp"});
+    assert_eq!(
+        call(&server, Some(&admin), "POST", "/datasets", Some(body)).0,
+        201
+    );
+    let body = json!({"name": "b", "dataset": "recent", "exclude": ["timestamp"]});
+    let (status, answer) = call(&server, Some(&admin), "POST", "/baselines", Some(body));
+    assert_eq!(status, 201, "{answer}");
+    // Enabled, daily, no latency: yesterday's window is complete, and the
+    // scheduler (every second here) runs it without being asked.
+    let body = json!({"name": "daily", "baseline": "b", "target": "recent", "frequency": "day"});
+    let (status, answer) = call(&server, Some(&admin), "POST", "/monitors", Some(body));
+    assert_eq!(status, 201, "{answer}");
+    let started = Instant::now();
+    let run = loop {
+        let runs = runs_of(&server, &admin, "daily");
+        if let Some(r) = runs.iter().find(|r| r["state"] == "succeeded") {
+            break r.clone();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "no scheduled run: {runs:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(run["kind"], "scheduled");
+    let yesterday = (chrono::Utc::now().date_naive() - chrono::Duration::days(1)).to_string();
+    assert!(
+        run["window"]["start"]
+            .as_str()
+            .unwrap()
+            .starts_with(&yesterday),
+        "{run}"
+    );
+    // Restarted, it does not run the window again.
+    server.kill();
+    let server = Server::start(&home);
+    std::thread::sleep(Duration::from_millis(2500));
+    let runs = runs_of(&server, &admin, "daily");
+    assert_eq!(runs.len(), 1, "{runs:?}");
 }
