@@ -86,6 +86,14 @@ async fn check_against_data(state: &AppState, spec: &mut MonitorSpec) -> Result<
             ));
         }
     }
+    for (feature, method) in &spec.feature_methods {
+        if tidewatch_core::methods::by_name(method).is_none() {
+            problems.push(invalid(
+                &format!("feature_methods.{feature}"),
+                format!("unknown metric {method:?} (see `tidewatch methods`)"),
+            ));
+        }
+    }
     let mut named: Vec<(String, &String)> = Vec::new();
     for f in spec.features.iter().flatten() {
         named.push(("features".into(), f));

@@ -216,7 +216,8 @@ async fn invalid_requests_name_each_field_and_rule() {
             Some(json!({
                 "name": "-bad name", "frequency": "hourly", "threshold": 1.5,
                 "latency_hours": 1001, "baseline": "nope", "target": "nope",
-                "alerts": [{"type": "email", "to": "not-an-address"}], "colour": "red"
+                "alerts": [{"type": "email", "to": "not-an-address"}], "colour": "red",
+                "feature_methods": {"x": "coin_flip"}
             })),
         )
         .await;
@@ -229,6 +230,7 @@ async fn invalid_requests_name_each_field_and_rule() {
         "latency_hours",
         "threshold",
         "alerts[0]",
+        "feature_methods.x",
         "baseline",
         "target",
         "colour",
