@@ -10,8 +10,9 @@
 //! the comparisons, never a re-read of the baseline (its profile file is
 //! loaded once).
 //!
-//! `cargo bench -p tidewatch-server --bench backfill -- [ROWS] [--max-values N]`
-//! (default 1000000 a side, an exact baseline profile). Files go to `$TIDEWATCH_BENCH_DIR` (default: a
+//! `cargo bench -p tidewatch-server --bench backfill -- [ROWS] [--max-values N]
+//! [--workers N]` (default 1000000 a side, an exact baseline profile, 2
+//! workers as `tidewatch serve` has). Files go to `$TIDEWATCH_BENCH_DIR` (default: a
 //! temporary folder, removed after).
 
 #[path = "../../core/benches/common/mod.rs"]
@@ -80,7 +81,7 @@ async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let rows: usize = args
         .iter()
-        .take_while(|a| *a != "--max-values")
+        .take_while(|a| !a.starts_with("--"))
         .find_map(|a| a.parse().ok())
         .unwrap_or(1_000_000);
     // Sketch mode for the baseline profile (a seeded sample of N values per
@@ -89,6 +90,11 @@ async fn main() {
         .iter()
         .position(|a| a == "--max-values")
         .and_then(|i| args.get(i + 1)?.parse().ok());
+    let workers: usize = args
+        .iter()
+        .position(|a| a == "--workers")
+        .and_then(|i| args.get(i + 1)?.parse().ok())
+        .unwrap_or(2);
     let keep = std::env::var_os("TIDEWATCH_BENCH_DIR").map(std::path::PathBuf::from);
     let tmp = tempfile::tempdir().expect("temporary folder");
     let dir = keep.clone().unwrap_or_else(|| tmp.path().to_path_buf());
@@ -191,7 +197,7 @@ async fn main() {
         Frequency::Week.windows("2024-01-01".parse().unwrap(), "2024-12-29".parse().unwrap());
     assert_eq!(windows.len(), WEEKS as usize);
 
-    // The backfill, as the server runs it: queued, then two workers.
+    // The backfill, as the server runs it: queued, then the workers.
     let state = AppState::new(store.clone());
     let t = Instant::now();
     store
@@ -203,7 +209,7 @@ async fn main() {
         )
         .await
         .unwrap();
-    let workers: Vec<_> = (0..2)
+    let pool: Vec<_> = (0..workers)
         .map(|_| {
             let state = state.clone();
             tokio::spawn(async move {
@@ -215,7 +221,7 @@ async fn main() {
             })
         })
         .collect();
-    for w in workers {
+    for w in pool {
         w.await.unwrap();
     }
     let backfill = t.elapsed().as_secs_f64();
@@ -231,7 +237,7 @@ async fn main() {
         runs.iter().find(|r| r.error.is_some())
     );
     println!(
-        "backfill of {WEEKS} weekly windows, 2 workers: {backfill:.2} s ({:.0} ms a window), peak RSS {:.0} MiB",
+        "backfill of {WEEKS} weekly windows, {workers} workers: {backfill:.2} s ({:.0} ms a window), peak RSS {:.0} MiB",
         1000.0 * backfill / WEEKS as f64,
         common::peak_rss_mib()
     );
