@@ -4,11 +4,43 @@
 //! unknown fields are all collected and reported at once (400).
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use tidewatch_store::Invalid;
 
 use super::error::ApiError;
+
+/// A path parameter (or a tuple of them); a value that cannot be read
+/// (say, invalid UTF-8 after percent-decoding) is a JSON 400 like every
+/// other error, not axum's plain-text rejection.
+pub struct Path<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| Path(p.0))
+            .map_err(|e| ApiError::BadRequest(format!("the request path: {}", e.body_text())))
+    }
+}
+
+/// A query string, as its pairs; one that cannot be read is a JSON 400.
+pub struct Query<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| Query(q.0))
+            .map_err(|e| ApiError::BadRequest(format!("the query string: {}", e.body_text())))
+    }
+}
 
 /// Largest request body read, in bytes.
 pub const MAX_BODY: usize = 1 << 20;

@@ -1,14 +1,14 @@
 //! Datasets (named sources of data) and baselines (profiles fitted from a
 //! dataset once, versioned, immutable).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use tidewatch_core::stats::histogram::BinRule;
 use tidewatch_core::{FeatureKind, KindRule, ProfileOptions};
 use tidewatch_store::{BaselineRecord, Dataset};
 
-use super::body::{Body, Fields};
+use super::body::{Body, Fields, Path, Query};
 use super::{ApiError, AppState, Caller};
 use crate::runner::{fit_baseline, read_options};
 

@@ -2,11 +2,11 @@
 //! `contributions` or `metric` (with `feature` and optional `metric`),
 //! each as `.svg` or `.png`, over the same range as the results query.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
-use super::body::Fields;
+use super::body::{Fields, Path, Query};
 use super::{ApiError, AppState};
 
 /// Serves one figure.

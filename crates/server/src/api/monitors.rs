@@ -1,13 +1,13 @@
 //! Monitors: create, get, list, update, delete, enable, disable, and each
 //! one's audit log.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use tidewatch_store::monitor::DEFAULT_THRESHOLD;
 use tidewatch_store::{AlertRoute, AuditEntry, Frequency, Monitor, MonitorSpec, MonitorState};
 
-use super::body::{Body, Fields};
+use super::body::{Body, Fields, Path};
 use super::{ApiError, AppState, Caller};
 
 /// The fields of a spec that a request may set, taken from `f` over

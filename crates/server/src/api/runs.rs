@@ -1,7 +1,7 @@
 //! Runs (adhoc, backfill; scheduled ones come from the scheduler), their
 //! cancellation, and the results query.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use tidewatch_store::window::last_complete;
 use tidewatch_store::{Frequency, Run, RunKind, RunResult, Window};
 
-use super::body::{Body, Fields};
+use super::body::{Body, Fields, Path, Query};
 use super::{ApiError, AppState, Caller};
 
 /// A day given as `YYYY-MM-DD` or an RFC 3339 instant (its UTC day).

@@ -271,6 +271,21 @@ async fn invalid_requests_name_each_field_and_rule() {
             .unwrap()
             .contains("not an array")
     );
+    // A path or query string that cannot be read is JSON too.
+    let (status, body) = api.admin(Method::GET, "/api/v1/monitors/%FF", None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("the request path"),
+        "{body}"
+    );
+    let (status, body) = api
+        .admin(Method::GET, "/api/v1/monitors/x/results?from=%FF", None)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(fields(&body), ["from"]);
     // Unknown monitor: 404 naming it.
     let (status, body) = api.admin(Method::GET, "/api/v1/monitors/ghost", None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
