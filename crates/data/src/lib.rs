@@ -9,7 +9,9 @@
 //!   streaming record batches;
 //! * [`window`]: the half-open time window `[from, to)` on a time column;
 //! * [`dataset`]: all of it together: [`Dataset::open`] resolves the files
-//!   and the schema once, [`Dataset::batches`] streams their rows.
+//!   and the schema once, [`Dataset::batches`] streams their rows;
+//! * [`wal`]: write-ahead segments, the collector's durable log (frames
+//!   synced before they are acknowledged, torn ends cut off on open).
 //!
 //! ```no_run
 //! use tidewatch_data::{Dataset, ReadOptions};
@@ -34,6 +36,7 @@ pub mod files;
 pub mod ndjson;
 pub mod parquet;
 pub mod remote;
+pub mod wal;
 pub mod window;
 
 pub use dataset::{Batches, Dataset, ReadReport};
