@@ -10,6 +10,8 @@
 //! * [`window`]: the half-open time window `[from, to)` on a time column;
 //! * [`dataset`]: all of it together: [`Dataset::open`] resolves the files
 //!   and the schema once, [`Dataset::batches`] streams their rows;
+//! * [`records`]: batches of records as deployed services send them (JSON,
+//!   NDJSON, CSV, gzip), checked whole;
 //! * [`wal`]: write-ahead segments, the collector's durable log (frames
 //!   synced before they are acknowledged, torn ends cut off on open).
 //!
@@ -35,6 +37,7 @@ pub mod dataset;
 pub mod files;
 pub mod ndjson;
 pub mod parquet;
+pub mod records;
 pub mod remote;
 pub mod wal;
 pub mod window;
