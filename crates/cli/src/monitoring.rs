@@ -68,9 +68,13 @@ pub enum TokenCommand {
     Create {
         /// Its name.
         name: String,
-        /// What it may do: read (GET only) or admin.
+        /// What it may do: read (GET only), admin, or ingest (send records
+        /// to one --service, nothing else).
         #[arg(long, default_value = "read")]
         role: String,
+        /// The service an ingest token sends records to.
+        #[arg(long)]
+        service: Option<String>,
     },
     /// List tokens (never their secrets).
     List,
@@ -462,11 +466,24 @@ pub fn token(place: &Place, command: &TokenCommand) -> anyhow::Result<ExitCode> 
             .await
             .with_context(|| format!("opening the data directory {}", place.data_dir.display()))?;
         match command {
-            TokenCommand::Create { name, role } => {
+            TokenCommand::Create {
+                name,
+                role,
+                service,
+            } => {
                 let role: tidewatch_store::Role = role
                     .parse()
                     .map_err(|e: String| anyhow::anyhow!("--role: {e}"))?;
-                let (_, secret) = store.create_token(name, role).await?;
+                let (_, secret) = match (role, service) {
+                    (tidewatch_store::Role::Ingest, Some(s)) => {
+                        store.create_ingest_token(name, s).await?
+                    }
+                    (tidewatch_store::Role::Ingest, None) => {
+                        bail!("--role ingest needs --service: the service the token sends to")
+                    }
+                    (_, Some(_)) => bail!("--service is for --role ingest only"),
+                    (role, None) => store.create_token(name, role).await?,
+                };
                 eprintln!(
                     "token {name:?} ({}) created; its secret is shown this once:",
                     role.as_str()

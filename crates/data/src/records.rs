@@ -99,7 +99,10 @@ fn record_error(index: usize, why: impl Into<String>) -> BatchError {
 
 /// Undoes gzip when the body starts with its magic bytes (whatever the
 /// headers say), within the size limit.
-fn decompress<'a>(body: &'a [u8], limits: &Limits) -> Result<std::borrow::Cow<'a, [u8]>, BatchError> {
+fn decompress<'a>(
+    body: &'a [u8],
+    limits: &Limits,
+) -> Result<std::borrow::Cow<'a, [u8]>, BatchError> {
     if !body.starts_with(&[0x1f, 0x8b]) {
         if body.len() > limits.decompressed_bytes {
             return Err(BatchError::TooLarge(format!(

@@ -279,6 +279,11 @@ impl Wal {
             .collect())
     }
 
+    /// Every segment, the open one last.
+    pub fn segments(&self) -> Result<Vec<PathBuf>, WalError> {
+        Ok(list(&self.dir)?.into_iter().map(|(_, p)| p).collect())
+    }
+
     /// Removes a sealed segment whose content is stored elsewhere.
     pub fn remove(&self, path: &Path) -> Result<(), WalError> {
         std::fs::remove_file(path).map_err(io(path))?;

@@ -9,6 +9,8 @@
 //! * [`service`]: the running server: listener, bounded worker pool,
 //!   scheduler with catch-up, re-queueing of interrupted runs.
 //! * [`figures`]: a monitor's charts drawn from its results.
+//! * [`collector`]: records sent by deployed services, synced to a
+//!   write-ahead log before they are acknowledged.
 //!
 //! The one decision a reader must know: **the API is the only interface**.
 //! The CLI calls the same router in-process on a local data directory, or
@@ -30,6 +32,7 @@
 #![deny(missing_docs)]
 
 pub mod api;
+pub mod collector;
 pub mod figures;
 pub mod runner;
 pub mod service;

@@ -103,7 +103,10 @@ pub async fn serve(
     if requeued > 0 {
         eprintln!("tidewatch serve: {requeued} interrupted runs queued again");
     }
-    let state = AppState::new(store);
+    let collector =
+        crate::collector::Collector::open(store.dir()).map_err(std::io::Error::other)?;
+    let mut state = AppState::new(store);
+    state.collector = Some(collector);
     for _ in 0..config.workers.max(1) {
         tokio::spawn(worker(state.clone()));
     }

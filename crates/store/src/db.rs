@@ -22,9 +22,10 @@ pub const DATABASE_FILE: &str = "tidewatch.db";
 
 /// The schema's migrations, in order: version `i + 1` is `MIGRATIONS[i]`.
 /// A migration, once released, never changes; new ones are appended.
-const MIGRATIONS: [&str; 2] = [
+const MIGRATIONS: [&str; 3] = [
     include_str!("../migrations/0001_initial.sql"),
     include_str!("../migrations/0002_schedule_metrics.sql"),
+    include_str!("../migrations/0003_ingest_tokens.sql"),
 ];
 
 /// What can go wrong in the store.
@@ -1269,7 +1270,7 @@ mod tests {
         let home = dir.path().join("nested/tidewatch-data");
         let store = Store::open(&home).await.unwrap();
         assert!(home.join(DATABASE_FILE).is_file());
-        assert_eq!(store.schema_version().await.unwrap(), 2);
+        assert_eq!(store.schema_version().await.unwrap(), 3);
         store
             .create_dataset(&Dataset {
                 name: "collected".into(),
@@ -1283,7 +1284,7 @@ mod tests {
         drop(store);
         // Reopened: nothing is applied twice and the data is there.
         let store = Store::open(&home).await.unwrap();
-        assert_eq!(store.schema_version().await.unwrap(), 2);
+        assert_eq!(store.schema_version().await.unwrap(), 3);
         assert_eq!(store.datasets().await.unwrap().len(), 1);
         // A store from a newer tidewatch is refused.
         sqlx::raw_sql("PRAGMA user_version = 99")

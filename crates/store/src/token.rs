@@ -14,13 +14,15 @@ use crate::monitor::{Invalid, check_name};
 pub const TOKEN_PREFIX: &str = "tw_";
 
 /// What a token may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Read anything: monitors, runs, results, figures.
     Read,
     /// Read and change anything.
     Admin,
+    /// Send collected records to one service, and nothing else.
+    Ingest,
 }
 
 impl Role {
@@ -29,6 +31,7 @@ impl Role {
         match self {
             Role::Read => "read",
             Role::Admin => "admin",
+            Role::Ingest => "ingest",
         }
     }
 }
@@ -40,7 +43,10 @@ impl std::str::FromStr for Role {
         match s {
             "read" => Ok(Role::Read),
             "admin" => Ok(Role::Admin),
-            _ => Err(format!("unknown role {s:?}: expected read or admin")),
+            "ingest" => Ok(Role::Ingest),
+            _ => Err(format!(
+                "unknown role {s:?}: expected read, admin or ingest"
+            )),
         }
     }
 }
@@ -52,6 +58,8 @@ pub struct Token {
     pub name: String,
     /// What it may do.
     pub role: Role,
+    /// The service an ingest token writes to.
+    pub service: Option<String>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it was revoked (a revoked token authenticates nothing).
@@ -81,6 +89,7 @@ fn token_of(row: &sqlx::sqlite::SqliteRow) -> Token {
     Token {
         name: row.get("name"),
         role: row.get::<String, _>("role").parse().unwrap_or(Role::Read),
+        service: row.get("service"),
         created_at: parse_time(row.get("created_at")),
         revoked_at: row
             .get::<Option<String>, _>("revoked_at")
@@ -88,13 +97,46 @@ fn token_of(row: &sqlx::sqlite::SqliteRow) -> Token {
     }
 }
 
+/// The columns of a token, in the queries below.
+const COLUMNS: &str = "name, role, service, created_at, revoked_at";
+
 impl Store {
-    /// Creates a token named `name` with `role`; returns it with its
+    /// Creates a read or admin token named `name`; returns it with its
     /// secret, which is not stored and cannot be shown again.
     pub async fn create_token(
         &self,
         name: &str,
         role: Role,
+    ) -> Result<(Token, String), StoreError> {
+        if role == Role::Ingest {
+            return Err(StoreError::Invalid(vec![Invalid {
+                field: "role".into(),
+                rule: "an ingest token is made for one service (create_ingest_token)".into(),
+            }]));
+        }
+        self.insert_token(name, role, None).await
+    }
+
+    /// Creates an ingest token that may send records to `service` only.
+    pub async fn create_ingest_token(
+        &self,
+        name: &str,
+        service: &str,
+    ) -> Result<(Token, String), StoreError> {
+        if let Err(rule) = check_name(service) {
+            return Err(StoreError::Invalid(vec![Invalid {
+                field: "service".into(),
+                rule,
+            }]));
+        }
+        self.insert_token(name, Role::Ingest, Some(service)).await
+    }
+
+    async fn insert_token(
+        &self,
+        name: &str,
+        role: Role,
+        service: Option<&str>,
     ) -> Result<(Token, String), StoreError> {
         if let Err(rule) = check_name(name) {
             return Err(StoreError::Invalid(vec![Invalid {
@@ -106,14 +148,16 @@ impl Store {
             path: self.dir().to_path_buf(),
             source,
         })?;
-        let inserted =
-            sqlx::query("INSERT INTO tokens (name, hash, role, created_at) VALUES (?, ?, ?, ?)")
-                .bind(name)
-                .bind(hash(&secret))
-                .bind(role.as_str())
-                .bind(now_text())
-                .execute(&self.pool)
-                .await;
+        let inserted = sqlx::query(
+            "INSERT INTO tokens (name, hash, role, service, created_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(name)
+        .bind(hash(&secret))
+        .bind(role.as_str())
+        .bind(service)
+        .bind(now_text())
+        .execute(&self.pool)
+        .await;
         match inserted {
             Ok(_) => {}
             Err(e) if is_unique_violation(&e) => {
@@ -129,25 +173,25 @@ impl Store {
     }
 
     async fn token(&self, name: &str) -> Result<Token, StoreError> {
-        let row =
-            sqlx::query("SELECT name, role, created_at, revoked_at FROM tokens WHERE name = ?")
-                .bind(name)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(|e| self.db(e))?
-                .ok_or_else(|| StoreError::NotFound {
-                    entity: "token",
-                    name: name.to_string(),
-                })?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM tokens WHERE name = ?"
+        )))
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| self.db(e))?
+        .ok_or_else(|| StoreError::NotFound {
+            entity: "token",
+            name: name.to_string(),
+        })?;
         Ok(token_of(&row))
     }
 
     /// The live token whose secret is `secret`, if any.
     pub async fn authenticate(&self, secret: &str) -> Result<Option<Token>, StoreError> {
-        let row = sqlx::query(
-            "SELECT name, role, created_at, revoked_at FROM tokens \
-             WHERE hash = ? AND revoked_at IS NULL",
-        )
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM tokens WHERE hash = ? AND revoked_at IS NULL"
+        )))
         .bind(hash(secret))
         .fetch_optional(&self.pool)
         .await
@@ -157,11 +201,12 @@ impl Store {
 
     /// Every token, by name (revoked ones too).
     pub async fn tokens(&self) -> Result<Vec<Token>, StoreError> {
-        let rows =
-            sqlx::query("SELECT name, role, created_at, revoked_at FROM tokens ORDER BY name")
-                .fetch_all(&self.pool)
-                .await
-                .map_err(|e| self.db(e))?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM tokens ORDER BY name"
+        )))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.db(e))?;
         Ok(rows.iter().map(token_of).collect())
     }
 
@@ -220,5 +265,21 @@ mod tests {
         assert!(store.authenticate(&secret).await.unwrap().is_none());
         assert_eq!(store.tokens().await.unwrap().len(), 2);
         assert!("owner".parse::<Role>().is_err());
+        // Ingest tokens belong to one service.
+        let (t, secret) = store
+            .create_ingest_token("model-a", "loans-api")
+            .await
+            .unwrap();
+        assert_eq!(
+            (t.role, t.service.as_deref()),
+            (Role::Ingest, Some("loans-api"))
+        );
+        assert_eq!(store.authenticate(&secret).await.unwrap().unwrap(), t);
+        assert!(store.create_token("x", Role::Ingest).await.is_err());
+        let err = store
+            .create_ingest_token("y", "bad service")
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("service:"), "{err}");
     }
 }

@@ -16,6 +16,8 @@ pub struct Caller {
     pub name: String,
     /// Its role.
     pub role: Role,
+    /// The service an ingest token writes to.
+    pub service: Option<String>,
 }
 
 /// Lets a request through when its bearer token is live and its role may
@@ -33,6 +35,7 @@ pub async fn require_token(
         None if state.trust_local => Caller {
             name: "local".into(),
             role: Role::Admin,
+            service: None,
         },
         None => {
             return Err(ApiError::Unauthenticated(
@@ -46,7 +49,16 @@ pub async fn require_token(
                 ));
             };
             match state.store.authenticate(secret).await? {
-                Some(Token { name, role, .. }) => Caller { name, role },
+                Some(Token {
+                    name,
+                    role,
+                    service,
+                    ..
+                }) => Caller {
+                    name,
+                    role,
+                    service,
+                },
                 None => {
                     return Err(ApiError::Unauthenticated(
                         "the bearer token is unknown or revoked".into(),
@@ -56,7 +68,22 @@ pub async fn require_token(
         }
     };
     let reading = matches!(*req.method(), Method::GET | Method::HEAD);
-    if !reading && caller.role != Role::Admin {
+    if caller.role == Role::Ingest {
+        // Write-only, to its own service's streams.
+        let path = req.uri().path();
+        let own = caller.service.as_deref().is_some_and(|s| {
+            path == format!("/services/{s}/inputs") || path == format!("/services/{s}/predictions")
+        });
+        if !(own && req.method() == Method::POST) {
+            return Err(ApiError::Forbidden(format!(
+                "token {:?} may only send records to service {:?}: not {} {}",
+                caller.name,
+                caller.service.as_deref().unwrap_or_default(),
+                req.method(),
+                req.uri().path()
+            )));
+        }
+    } else if !reading && caller.role != Role::Admin {
         return Err(ApiError::Forbidden(format!(
             "token {:?} is read-only: {} {} needs an admin token",
             caller.name,

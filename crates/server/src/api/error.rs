@@ -26,6 +26,18 @@ pub enum ApiError {
     Invalid(Vec<Invalid>),
     /// A request that cannot be read at all (400).
     BadRequest(String),
+    /// A collected batch with a bad record, refused whole (400, with the
+    /// record's index).
+    BadRecord {
+        /// The record's 0-based position in the batch.
+        index: usize,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// A body or batch past a limit (413).
+    TooLarge(String),
+    /// A part of the server that is not running (503).
+    Unavailable(String),
     /// No such entity (404).
     NotFound(String),
     /// The path exists, the method does not (405).
@@ -53,7 +65,11 @@ impl ApiError {
         match self {
             ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ApiError::Invalid(_) | ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Invalid(_) | ApiError::BadRequest(_) | ApiError::BadRecord { .. } => {
+                StatusCode::BAD_REQUEST
+            }
+            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
@@ -68,6 +84,9 @@ impl ApiError {
             ApiError::Forbidden(_) => "forbidden",
             ApiError::Invalid(_) => "invalid",
             ApiError::BadRequest(_) => "bad_request",
+            ApiError::BadRecord { .. } => "bad_record",
+            ApiError::TooLarge(_) => "too_large",
+            ApiError::Unavailable(_) => "unavailable",
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed(_) => "method_not_allowed",
             ApiError::Conflict(_) => "conflict",
@@ -84,12 +103,17 @@ impl std::fmt::Display for ApiError {
                 let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
                 f.write_str(&text.join("; "))
             }
+            ApiError::BadRecord { index, why } => {
+                write!(f, "record {index}: {why}; nothing of the batch was stored")
+            }
             ApiError::Internal(_) => f.write_str(
                 "internal error: this is a bug or a storage failure, see the server log",
             ),
             ApiError::Unauthenticated(m)
             | ApiError::Forbidden(m)
             | ApiError::BadRequest(m)
+            | ApiError::TooLarge(m)
+            | ApiError::Unavailable(m)
             | ApiError::NotFound(m)
             | ApiError::MethodNotAllowed(m)
             | ApiError::Conflict(m)
@@ -124,7 +148,7 @@ impl IntoResponse for ApiError {
             ApiError::Invalid(problems) => json!(problems),
             _ => json!([]),
         };
-        let body = json!({
+        let mut body = json!({
             "error": {
                 "status": status.as_u16(),
                 "code": self.code(),
@@ -132,6 +156,9 @@ impl IntoResponse for ApiError {
                 "fields": fields,
             }
         });
+        if let ApiError::BadRecord { index, .. } = &self {
+            body["error"]["record"] = json!(index);
+        }
         (status, Json(body)).into_response()
     }
 }

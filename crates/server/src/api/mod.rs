@@ -5,11 +5,13 @@
 //! and tests drive it either way.
 //!
 //! Access: every `/api/v1` route but the OpenAPI document needs a bearer
-//! token. `GET` needs any live token; every other method needs an admin
-//! token (401 without a valid token, 403 with a read-only one).
+//! token. `GET` needs a read or admin token; every other method needs an
+//! admin token, except the collector's, which an ingest token for that
+//! service may also call (401 without a valid token, 403 otherwise).
 
 mod auth;
 pub mod body;
+mod collect;
 mod datasets;
 pub mod error;
 mod figures;
@@ -41,6 +43,8 @@ pub struct AppState {
     /// Requests without a token act as an admin: only for the CLI calling
     /// the router in-process on its own data directory, never for a socket.
     pub trust_local: bool,
+    /// The collector, where this server runs one.
+    pub collector: Option<crate::collector::Collector>,
 }
 
 impl AppState {
@@ -51,6 +55,7 @@ impl AppState {
             baselines: Baselines::default(),
             wake: Arc::new(Notify::new()),
             trust_local: false,
+            collector: None,
         }
     }
 }
@@ -84,6 +89,11 @@ pub fn app(state: AppState) -> Router {
         .route("/runs/{id}/cancel", post(runs::cancel))
         .route("/runs/{id}/report", get(runs::report))
         .route("/tokens", get(auth::list_tokens))
+        .route("/services/{service}/inputs", post(collect::inputs))
+        .route(
+            "/services/{service}/predictions",
+            post(collect::predictions),
+        )
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,

@@ -100,6 +100,16 @@ pub const OPERATIONS: &[(&str, &str, &str)] = &[
         "/tokens",
         "List API tokens (names and roles, never secrets)",
     ),
+    (
+        "post",
+        "/services/{service}/inputs",
+        "Collect a batch of a service's inputs (?model=&version=): a JSON array, NDJSON or CSV, gzip accepted; 201 once synced to disk, 200 for a repeated Idempotency-Key",
+    ),
+    (
+        "post",
+        "/services/{service}/predictions",
+        "Collect a batch of a service's predictions, as inputs",
+    ),
 ];
 
 fn error_response(description: &str) -> Value {

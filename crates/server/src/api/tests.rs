@@ -25,8 +25,11 @@ impl Api {
         let store = Store::open(&dir.path().join("home")).await.unwrap();
         let (_, admin) = store.create_token("ops", Role::Admin).await.unwrap();
         let (_, reader) = store.create_token("viewer", Role::Read).await.unwrap();
+        let mut state = AppState::new(store);
+        state.collector =
+            Some(crate::collector::Collector::open(&dir.path().join("home")).unwrap());
         Api {
-            state: AppState::new(store),
+            state,
             admin,
             reader,
             _dir: dir,
@@ -75,6 +78,38 @@ impl Api {
             .await
             .unwrap();
         (status, bytes.to_vec())
+    }
+
+    /// Sends a collector batch with `content_type` and optional
+    /// idempotency key.
+    async fn send(
+        &self,
+        token: &str,
+        uri: &str,
+        content_type: &str,
+        key: Option<&str>,
+        body: Vec<u8>,
+    ) -> (StatusCode, Value) {
+        let mut req = Request::builder()
+            .method(Method::POST)
+            .uri(uri)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::CONTENT_TYPE, content_type);
+        if let Some(k) = key {
+            req = req.header("Idempotency-Key", k);
+        }
+        let response = app(self.state.clone())
+            .oneshot(req.body(Body::from(body)).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
     }
 
     async fn admin(&self, method: Method, uri: &str, body: Option<Value>) -> (StatusCode, Value) {
@@ -177,7 +212,7 @@ async fn every_openapi_operation_is_routed() {
     let api = Api::new().await;
     let doc = openapi::spec();
     let paths = doc["paths"].as_object().unwrap();
-    assert_eq!(paths.len(), 19, "{:?}", paths.keys());
+    assert_eq!(paths.len(), 21, "{:?}", paths.keys());
     for (path, ops) in paths {
         for method in ops.as_object().unwrap().keys() {
             let uri = path
@@ -608,4 +643,136 @@ async fn the_scheduler_queues_complete_windows_once() {
             .contains("at least 50 are needed"),
         "{failed}"
     );
+}
+
+#[tokio::test]
+async fn the_collector_stores_whole_batches_once_each_before_it_answers() {
+    let api = Api::new().await;
+    let (_, ingest) = api
+        .state
+        .store
+        .create_ingest_token("loans-api-writer", "loans-api")
+        .await
+        .unwrap();
+    let uri = "/api/v1/services/loans-api/inputs?model=loans&version=3";
+    let batch = json!([
+        {"$Timestamp": "2024-03-01T12:00:00Z", "x": 1.5, "c": "a", "$CorrelationId": "r1"},
+        {"x": 2.5, "c": "b", "$CorrelationId": "r2"}
+    ]);
+    let (status, ack) = api
+        .send(
+            &ingest,
+            uri,
+            "application/json",
+            Some("batch-1"),
+            batch.to_string().into_bytes(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{ack}");
+    assert_eq!(
+        (ack["records"].clone(), ack["duplicate"].clone()),
+        (json!(2), json!(false))
+    );
+    // The same key again: stored once, answered as before.
+    let (status, again) = api
+        .send(
+            &ingest,
+            uri,
+            "application/json",
+            Some("batch-1"),
+            batch.to_string().into_bytes(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(again["duplicate"], true);
+    assert_eq!(again["received_at"], ack["received_at"]);
+    // NDJSON and CSV, no key.
+    let ndjson = b"{\"x\": 3}\n{\"x\": 4}\n".to_vec();
+    let (status, _) = api
+        .send(&ingest, uri, "application/x-ndjson", None, ndjson)
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let csv = b"x,c\n5,a\n".to_vec();
+    let (status, _) = api
+        .send(
+            &ingest,
+            "/api/v1/services/loans-api/predictions",
+            "text/csv",
+            None,
+            csv,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    // A bad record: 400 with its index, nothing of the batch stored.
+    let bad = json!([{"x": 1}, {"x": 2}, {"x": {"nested": true}}])
+        .to_string()
+        .into_bytes();
+    let (status, body) = api.send(&ingest, uri, "application/json", None, bad).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["record"], 2);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("nothing of the batch was stored")
+    );
+    // An unknown content type names the header.
+    let (status, body) = api
+        .send(&ingest, uri, "text/plain", None, b"x".to_vec())
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(fields(&body), ["Content-Type"]);
+    // Too large: 413.
+    let huge = vec![b' '; super::collect::MAX_BATCH_BYTES + 1];
+    let (status, body) = api.send(&ingest, uri, "application/json", None, huge).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    // The ingest token writes to its own service only, and reads nothing;
+    // a read token cannot write.
+    let (status, _) = api
+        .send(
+            &ingest,
+            "/api/v1/services/other/inputs",
+            "application/json",
+            None,
+            b"[]".to_vec(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = api
+        .call(Some(&ingest), Method::GET, "/api/v1/monitors", None)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let reader = api.reader.clone();
+    let (status, _) = api
+        .send(&reader, uri, "application/json", None, b"[]".to_vec())
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // What was acknowledged is in the log, once each, with timestamps.
+    let collector = api.state.collector.clone().unwrap();
+    let batches = collector.batches().unwrap();
+    assert_eq!(batches.len(), 3);
+    assert_eq!(batches[0].records.len(), 2);
+    assert_eq!(batches[0].records[0]["$Timestamp"], "2024-03-01T12:00:00Z");
+    assert_eq!(
+        batches[0].records[1]["$Timestamp"],
+        json!(batches[0].received_at)
+    );
+    assert_eq!(batches[0].model.as_deref(), Some("loans"));
+    assert_eq!(batches[2].stream, crate::collector::Stream::Predictions);
+    // Reopened (a restart): the key is remembered.
+    let reopened = crate::collector::Collector::open(api.state.store.dir()).unwrap();
+    assert_eq!(reopened.batches().unwrap().len(), 3);
+    let ack = reopened
+        .ingest(
+            "loans-api",
+            crate::collector::Stream::Inputs,
+            None,
+            None,
+            Some("batch-1".into()),
+            b"[]",
+            tidewatch_data::records::BodyFormat::JsonArray,
+        )
+        .unwrap();
+    assert!(ack.duplicate);
+    assert_eq!(reopened.batches().unwrap().len(), 3);
 }
