@@ -1,0 +1,103 @@
+//! Collector benchmark: sustained ingestion over HTTP on loopback of
+//! NDJSON batches of 1,000 rows (20 numeric and 5 string fields), from
+//! concurrent writers on the same machine, every batch synced to the
+//! write-ahead log before its answer. Prints rows a second, batch
+//! latencies and the log's bytes a row.
+//!
+//! `cargo bench -p tidewatch-server --bench collect -- [SECONDS] [WRITERS]`
+//! (default 10 s, 8 writers).
+
+use std::time::{Duration, Instant};
+
+use tidewatch_server::api::{AppState, app};
+use tidewatch_server::collector::Collector;
+use tidewatch_store::{Role, Store};
+
+fn batch(k: usize) -> String {
+    let mut out = String::with_capacity(1000 * 400);
+    for i in 0..1000 {
+        out.push('{');
+        for c in 0..20 {
+            let v = ((k * 1000 + i) * (c + 7) % 10_007) as f64 / 7.0;
+            out.push_str(&format!("\"num_{c}\":{v},"));
+        }
+        for c in 0..5 {
+            out.push_str(&format!("\"cat_{c}\":\"c{c}_{}\",", (i + c) % (3 + 4 * c)));
+        }
+        out.push_str(&format!("\"$CorrelationId\":\"{k}-{i}\"}}\n"));
+    }
+    out
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let args: Vec<u64> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let seconds = args.first().copied().unwrap_or(10);
+    let writers = args.get(1).copied().unwrap_or(8) as usize;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).await.unwrap();
+    let (_, token) = store.create_ingest_token("bench", "svc").await.unwrap();
+    let mut state = AppState::new(store);
+    state.collector = Some(Collector::open(dir.path()).unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app(state)).await });
+    let url = format!("http://{addr}/api/v1/services/svc/inputs");
+    let bodies: Vec<String> = (0..16).map(batch).collect();
+    println!(
+        "collector bench: {writers} writers, {seconds} s, NDJSON batches of 1000 rows ({} bytes)",
+        bodies[0].len()
+    );
+    let client = reqwest::Client::new();
+    let start = Instant::now();
+    let end = start + Duration::from_secs(seconds);
+    let tasks: Vec<_> = (0..writers)
+        .map(|w| {
+            let (client, url, token, bodies) =
+                (client.clone(), url.clone(), token.clone(), bodies.clone());
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                let mut k = w;
+                while Instant::now() < end {
+                    let t = Instant::now();
+                    let r = client
+                        .post(&url)
+                        .bearer_auth(&token)
+                        .header("content-type", "application/x-ndjson")
+                        .body(bodies[k % bodies.len()].clone())
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(r.status().as_u16(), 201);
+                    latencies.push(t.elapsed().as_secs_f64() * 1000.0);
+                    k += writers;
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    for t in tasks {
+        latencies.extend(t.await.unwrap());
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    latencies.sort_by(f64::total_cmp);
+    let pct = |p: f64| latencies[((latencies.len() - 1) as f64 * p).round() as usize];
+    let rows = latencies.len() * 1000;
+    let wal: u64 = std::fs::read_dir(dir.path().join("collect/wal"))
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().len())
+        .sum();
+    println!(
+        "{} batches, {:.0} rows/s; batch latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; log {:.0} bytes a row",
+        latencies.len(),
+        rows as f64 / elapsed,
+        pct(0.5),
+        pct(0.99),
+        latencies[latencies.len() - 1],
+        wal as f64 / rows as f64
+    );
+}
