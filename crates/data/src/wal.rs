@@ -81,6 +81,8 @@ pub struct Wal {
     seq: u64,
     size: u64,
     max_segment_bytes: u64,
+    /// Bytes written by this process (the group commit's tickets).
+    written: u64,
 }
 
 /// The path of segment `seq` in `dir`.
@@ -212,6 +214,9 @@ impl Wal {
             .open(&path)
             .map_err(io(&path))?;
         let size = file.metadata().map_err(io(&path))?.len();
+        // What an earlier process wrote but had not synced is made durable
+        // now (it was never acknowledged, but it is whole).
+        file.sync_all().map_err(io(&path))?;
         sync_dir(dir)?;
         Ok((
             Wal {
@@ -220,6 +225,7 @@ impl Wal {
                 seq,
                 size,
                 max_segment_bytes: max_segment_bytes.max(1),
+                written: 0,
             },
             recovery,
         ))
@@ -229,6 +235,18 @@ impl Wal {
     /// returns `Ok`, every one of them survives a crash. Returns the
     /// segment they went to.
     pub fn append(&mut self, payloads: &[&[u8]]) -> Result<u64, WalError> {
+        self.write(payloads)?;
+        let (file, _) = self.sync_handle()?;
+        let path = segment_path(&self.dir, self.seq);
+        file.sync_data().map_err(io(&path))?;
+        Ok(self.seq)
+    }
+
+    /// Appends one frame per payload without syncing; returns the bytes
+    /// written by this log so far, the ticket that [`Wal::sync_handle`]'s
+    /// count must reach before these frames count as durable (group
+    /// commit: one sync covers every write before it).
+    pub fn write(&mut self, payloads: &[&[u8]]) -> Result<u64, WalError> {
         if self.size >= self.max_segment_bytes {
             self.rotate()?;
         }
@@ -241,22 +259,30 @@ impl Wal {
             buf.extend_from_slice(p);
         }
         let path = segment_path(&self.dir, self.seq);
-        if let Err(e) = self
-            .file
-            .write_all(&buf)
-            .and_then(|()| self.file.sync_data())
-        {
+        if let Err(e) = self.file.write_all(&buf) {
             // Whatever part was written is a torn frame: cut it off now, so
             // that the next frame does not follow garbage.
             let _ = self.file.set_len(self.size);
             return Err(io(&path)(e));
         }
         self.size += buf.len() as u64;
-        Ok(self.seq)
+        self.written += buf.len() as u64;
+        Ok(self.written)
     }
 
-    /// Seals the open segment and starts the next.
+    /// A handle on the open segment and the bytes written so far: syncing
+    /// the handle makes every write up to that count durable (earlier
+    /// segments were synced when they were sealed).
+    pub fn sync_handle(&self) -> Result<(File, u64), WalError> {
+        let path = segment_path(&self.dir, self.seq);
+        let file = self.file.try_clone().map_err(io(&path))?;
+        Ok((file, self.written))
+    }
+
+    /// Seals the open segment (synced) and starts the next.
     pub fn rotate(&mut self) -> Result<(), WalError> {
+        let current = segment_path(&self.dir, self.seq);
+        self.file.sync_data().map_err(io(&current))?;
         let next = segment_path(&self.dir, self.seq + 1);
         let file = OpenOptions::new()
             .create(true)
@@ -351,6 +377,25 @@ mod tests {
         let n = read_segment(&first).unwrap().len();
         wal.remove(&first).unwrap();
         assert_eq!(all(dir.path()), written[n..].to_vec());
+    }
+
+    #[test]
+    fn writes_count_tickets_that_one_sync_covers() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut wal, _) = Wal::open(dir.path(), 100).unwrap();
+        let a = wal.write(&[b"one"]).unwrap();
+        let b = wal.write(&[b"two", b"three"]).unwrap();
+        assert_eq!(a, (HEADER + 3) as u64);
+        assert_eq!(b, a + (2 * HEADER + 8) as u64);
+        // Past the segment size: the next write seals (and syncs) this one.
+        let c = wal.write(&[&[7u8; 120]]).unwrap();
+        let d = wal.write(&[b"four"]).unwrap();
+        assert!(d > c && c > b);
+        let (file, through) = wal.sync_handle().unwrap();
+        assert_eq!(through, d);
+        file.sync_data().unwrap();
+        drop(wal);
+        assert_eq!(all(dir.path()).len(), 5);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use tidewatch_server::api::{AppState, app};
 use tidewatch_server::collector::Collector;
-use tidewatch_store::{Role, Store};
+use tidewatch_store::Store;
 
 fn batch(k: usize) -> String {
     let mut out = String::with_capacity(1000 * 400);

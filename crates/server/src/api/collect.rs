@@ -71,6 +71,7 @@ async fn ingest(
         }
         CollectError::Batch(b) => ApiError::BadRequest(b.to_string()),
         CollectError::Wal(w) => ApiError::Internal(w.to_string()),
+        CollectError::Failed(m) => ApiError::Internal(m),
     })?;
     let status = if ack.duplicate {
         StatusCode::OK

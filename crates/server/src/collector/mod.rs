@@ -7,14 +7,15 @@
 //! refused with the first bad record's index, and nothing of it is kept),
 //! gives records without `$Timestamp` the receive time, appends the batch
 //! as one frame to the write-ahead log and syncs it, and only then answers
-//! `201`. A batch whose `Idempotency-Key` the service has sent before is
+//! `201`. Concurrent batches share syncs (group commit): a batch waits for
+//! the first sync that starts after its frame is written. A batch whose `Idempotency-Key` the service has sent before is
 //! not stored again: the answer is the first one's, with `200`.
 //!
 //! Compaction of the log into day-partitioned Parquet comes next (issue 6).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 
 use chrono::{SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
@@ -74,18 +75,33 @@ pub enum CollectError {
     /// The log failed: nothing was acknowledged (500).
     #[error(transparent)]
     Wal(#[from] WalError),
+    /// A sync of the log failed earlier: the collector takes nothing more
+    /// until it is restarted (500).
+    #[error("the write-ahead log could not be synced ({0}); restart the server")]
+    Failed(String),
 }
 
 struct Inner {
     wal: Wal,
-    /// Acknowledgements by (service, idempotency key).
-    seen: HashMap<(String, String), Ack>,
+    /// Acknowledgements by (service, idempotency key), with the ticket
+    /// their batch's frame must be synced through.
+    seen: HashMap<(String, String), (Ack, u64)>,
+}
+
+/// The group commit's state: how far the log is synced, whether a sync is
+/// under way, and whether one failed.
+#[derive(Default)]
+struct Durable {
+    synced: u64,
+    syncing: bool,
+    failed: Option<String>,
 }
 
 /// The collector of one data directory.
 #[derive(Clone)]
 pub struct Collector {
     inner: Arc<Mutex<Inner>>,
+    durable: Arc<(Mutex<Durable>, Condvar)>,
     dir: PathBuf,
     /// Limits on one batch.
     pub limits: Limits,
@@ -104,19 +120,19 @@ impl Collector {
                     continue;
                 };
                 if let Some(key) = batch.key {
-                    seen.insert(
-                        (batch.service, key),
-                        Ack {
-                            records: batch.records.len(),
-                            received_at: batch.received_at,
-                            duplicate: true,
-                        },
-                    );
+                    let ack = Ack {
+                        records: batch.records.len(),
+                        received_at: batch.received_at,
+                        duplicate: true,
+                    };
+                    // Synced on open: ticket 0.
+                    seen.insert((batch.service, key), (ack, 0));
                 }
             }
         }
         Ok(Collector {
             inner: Arc::new(Mutex::new(Inner { wal, seen })),
+            durable: Arc::new((Mutex::new(Durable::default()), Condvar::new())),
             dir,
             limits: Limits::default(),
         })
@@ -127,9 +143,52 @@ impl Collector {
         &self.dir
     }
 
+    /// Waits until the log is synced through `ticket`. The first waiter
+    /// syncs for everyone: one sync covers every frame written before it
+    /// (group commit), so concurrent batches share a disk flush.
+    fn wait_durable(&self, ticket: u64) -> Result<(), CollectError> {
+        let (lock, cv) = &*self.durable;
+        let mut d = lock.lock().expect("the collector lock is never poisoned");
+        loop {
+            if let Some(f) = &d.failed {
+                return Err(CollectError::Failed(f.clone()));
+            }
+            if d.synced >= ticket {
+                return Ok(());
+            }
+            if d.syncing {
+                d = cv.wait(d).expect("the collector lock is never poisoned");
+                continue;
+            }
+            d.syncing = true;
+            drop(d);
+            let handle = self
+                .inner
+                .lock()
+                .expect("the collector lock is never poisoned")
+                .wal
+                .sync_handle();
+            let synced = handle.and_then(|(file, through)| {
+                file.sync_data()
+                    .map(|()| through)
+                    .map_err(|source| WalError::Io {
+                        path: self.dir.clone(),
+                        source,
+                    })
+            });
+            d = lock.lock().expect("the collector lock is never poisoned");
+            d.syncing = false;
+            match synced {
+                Ok(through) => d.synced = d.synced.max(through),
+                Err(e) => d.failed = Some(e.to_string()),
+            }
+            cv.notify_all();
+        }
+    }
+
     /// Checks `body` and stores it durably: when this returns `Ok`, the
-    /// batch survives a crash. Blocking (it syncs a file): call it off the
-    /// async threads.
+    /// batch survives a crash. Blocking (it waits for a sync of the log):
+    /// call it off the async threads.
     #[allow(clippy::too_many_arguments)]
     pub fn ingest(
         &self,
@@ -141,13 +200,19 @@ impl Collector {
         body: &[u8],
         format: BodyFormat,
     ) -> Result<Ack, CollectError> {
-        if let Some(k) = &key {
-            let inner = self
-                .inner
-                .lock()
-                .expect("the collector lock is never poisoned");
-            if let Some(ack) = inner.seen.get(&(service.to_string(), k.clone())) {
-                return Ok(ack.clone());
+        let id = key.as_ref().map(|k| (service.to_string(), k.clone()));
+        if let Some(id) = &id {
+            let seen = {
+                let inner = self
+                    .inner
+                    .lock()
+                    .expect("the collector lock is never poisoned");
+                inner.seen.get(id).cloned()
+            };
+            if let Some((ack, ticket)) = seen {
+                // Answered only once the first copy is durable.
+                self.wait_durable(ticket)?;
+                return Ok(ack);
             }
         }
         let mut records = records::parse(body, format, &self.limits)?;
@@ -162,7 +227,7 @@ impl Collector {
             stream,
             model,
             version,
-            key: key.clone(),
+            key,
             received_at: received_at.clone(),
             records,
         };
@@ -172,26 +237,38 @@ impl Collector {
             received_at,
             duplicate: false,
         };
-        let mut inner = self
-            .inner
-            .lock()
-            .expect("the collector lock is never poisoned");
-        // Another request with the same key may have won meanwhile.
-        if let Some(k) = &key {
-            if let Some(ack) = inner.seen.get(&(service.to_string(), k.clone())) {
-                return Ok(ack.clone());
+        let ticket = {
+            let failed = self
+                .durable
+                .0
+                .lock()
+                .expect("the collector lock is never poisoned")
+                .failed
+                .clone();
+            if let Some(f) = failed {
+                return Err(CollectError::Failed(f));
             }
-        }
-        inner.wal.append(&[&payload])?;
-        if let Some(k) = key {
-            inner.seen.insert(
-                (service.to_string(), k),
-                Ack {
+            let mut inner = self
+                .inner
+                .lock()
+                .expect("the collector lock is never poisoned");
+            // Another request with the same key may have won meanwhile.
+            if let Some((first, ticket)) = id.as_ref().and_then(|id| inner.seen.get(id)).cloned() {
+                drop(inner);
+                self.wait_durable(ticket)?;
+                return Ok(first);
+            }
+            let ticket = inner.wal.write(&[&payload])?;
+            if let Some(id) = id {
+                let repeat = Ack {
                     duplicate: true,
                     ..ack.clone()
-                },
-            );
-        }
+                };
+                inner.seen.insert(id, (repeat, ticket));
+            }
+            ticket
+        };
+        self.wait_durable(ticket)?;
         Ok(ack)
     }
 
