@@ -36,7 +36,58 @@ pub enum Stream {
     Predictions,
 }
 
-/// One batch as the log holds it (a frame's payload, JSON).
+/// What a frame says of its batch, before the body (see [`encode`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Header {
+    service: String,
+    stream: Stream,
+    model: Option<String>,
+    version: Option<String>,
+    key: Option<String>,
+    received_at: String,
+    /// `json`, `ndjson` or `csv`.
+    format: String,
+    records: usize,
+}
+
+fn format_name(f: BodyFormat) -> &'static str {
+    match f {
+        BodyFormat::JsonArray => "json",
+        BodyFormat::Ndjson => "ndjson",
+        BodyFormat::Csv => "csv",
+    }
+}
+
+fn format_of(name: &str) -> Option<BodyFormat> {
+    match name {
+        "json" => Some(BodyFormat::JsonArray),
+        "ndjson" => Some(BodyFormat::Ndjson),
+        "csv" => Some(BodyFormat::Csv),
+        _ => None,
+    }
+}
+
+/// A frame's payload: the header's length (`u32`, little-endian), the
+/// header as JSON, then the body as sent (decompressed). The body is kept
+/// as it came, checked but not rewritten, so a batch costs one pass.
+fn encode(header: &Header, body: &[u8]) -> Vec<u8> {
+    let head = serde_json::to_vec(header).expect("a header serialises");
+    let mut out = Vec::with_capacity(4 + head.len() + body.len());
+    out.extend_from_slice(&(head.len() as u32).to_le_bytes());
+    out.extend_from_slice(&head);
+    out.extend_from_slice(body);
+    out
+}
+
+/// A payload's header and body; `None` if it is not one [`encode`] made.
+fn decode(payload: &[u8]) -> Option<(Header, &[u8])> {
+    let len = u32::from_le_bytes(payload.get(..4)?.try_into().ok()?) as usize;
+    let head = payload.get(4..4 + len)?;
+    let header = serde_json::from_slice(head).ok()?;
+    Some((header, &payload[4 + len..]))
+}
+
+/// One batch of the log, read back with its records.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Batch {
     /// The service that sent it.
@@ -51,7 +102,8 @@ pub struct Batch {
     pub key: Option<String>,
     /// When it was received (RFC 3339, UTC).
     pub received_at: String,
-    /// The records, each with a `$Timestamp`.
+    /// The records, each with a `$Timestamp` (the receive time where the
+    /// sender gave none).
     pub records: Vec<Map<String, Value>>,
 }
 
@@ -116,17 +168,17 @@ impl Collector {
         let mut seen = HashMap::new();
         for path in wal.segments()? {
             for payload in tidewatch_data::wal::read_segment(&path)? {
-                let Ok(batch) = serde_json::from_slice::<Batch>(&payload) else {
+                let Some((header, _)) = decode(&payload) else {
                     continue;
                 };
-                if let Some(key) = batch.key {
+                if let Some(key) = header.key {
                     let ack = Ack {
-                        records: batch.records.len(),
-                        received_at: batch.received_at,
+                        records: header.records,
+                        received_at: header.received_at,
                         duplicate: true,
                     };
                     // Synced on open: ticket 0.
-                    seen.insert((batch.service, key), (ack, 0));
+                    seen.insert((header.service, key), (ack, 0));
                 }
             }
         }
@@ -215,25 +267,21 @@ impl Collector {
                 return Ok(ack);
             }
         }
-        let mut records = records::parse(body, format, &self.limits)?;
+        let checked = records::check(body, format, &self.limits)?;
         let received_at = Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true);
-        for r in &mut records {
-            if r.get(TIMESTAMP).is_none_or(Value::is_null) {
-                r.insert(TIMESTAMP.to_string(), Value::String(received_at.clone()));
-            }
-        }
-        let batch = Batch {
+        let header = Header {
             service: service.to_string(),
             stream,
             model,
             version,
             key,
             received_at: received_at.clone(),
-            records,
+            format: format_name(format).to_string(),
+            records: checked.records,
         };
-        let payload = serde_json::to_vec(&batch).expect("a batch serialises");
+        let payload = encode(&header, &checked.body);
         let ack = Ack {
-            records: batch.records.len(),
+            records: checked.records,
             received_at,
             duplicate: false,
         };
@@ -282,9 +330,30 @@ impl Collector {
         let mut out = Vec::new();
         for path in inner.wal.segments()? {
             for payload in tidewatch_data::wal::read_segment(&path)? {
-                if let Ok(b) = serde_json::from_slice(&payload) {
-                    out.push(b);
+                let Some((h, body)) = decode(&payload) else {
+                    continue;
+                };
+                let Some(format) = format_of(&h.format) else {
+                    continue;
+                };
+                // Checked when it came: parsing it again cannot fail.
+                let Ok(mut records) = records::parse(body, format, &self.limits) else {
+                    continue;
+                };
+                for r in &mut records {
+                    if r.get(TIMESTAMP).is_none_or(Value::is_null) {
+                        r.insert(TIMESTAMP.to_string(), Value::String(h.received_at.clone()));
+                    }
                 }
+                out.push(Batch {
+                    service: h.service,
+                    stream: h.stream,
+                    model: h.model,
+                    version: h.version,
+                    key: h.key,
+                    received_at: h.received_at,
+                    records,
+                });
             }
         }
         Ok(out)
