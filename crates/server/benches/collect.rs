@@ -4,8 +4,9 @@
 //! write-ahead log before its answer. Prints rows a second, batch
 //! latencies and the log's bytes a row.
 //!
-//! `cargo bench -p tidewatch-server --bench collect -- [SECONDS] [WRITERS]`
-//! (default 10 s, 8 writers).
+//! `cargo bench -p tidewatch-server --bench collect -- [SECONDS] [WRITERS] [ROWS_PER_S]`
+//! (default 10 s, 8 writers, as fast as they can; with a rate, the writers
+//! pace themselves to it, for latencies under a given load).
 
 use std::time::{Duration, Instant};
 
@@ -37,6 +38,10 @@ async fn main() {
         .collect();
     let seconds = args.first().copied().unwrap_or(10);
     let writers = args.get(1).copied().unwrap_or(8) as usize;
+    // Each writer's pause between batch starts, for the asked rate.
+    let pace = args
+        .get(2)
+        .map(|&rate| Duration::from_secs_f64(writers as f64 * 1000.0 / rate as f64));
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).await.unwrap();
     let (_, token) = store.create_ingest_token("bench", "svc").await.unwrap();
@@ -48,8 +53,10 @@ async fn main() {
     let url = format!("http://{addr}/api/v1/services/svc/inputs");
     let bodies: Vec<String> = (0..16).map(batch).collect();
     println!(
-        "collector bench: {writers} writers, {seconds} s, NDJSON batches of 1000 rows ({} bytes)",
-        bodies[0].len()
+        "collector bench: {writers} writers, {seconds} s, NDJSON batches of 1000 rows ({} bytes){}",
+        bodies[0].len(),
+        args.get(2)
+            .map_or(String::new(), |r| format!(", paced to {r} rows/s"))
     );
     let client = reqwest::Client::new();
     let start = Instant::now();
@@ -61,7 +68,12 @@ async fn main() {
             tokio::spawn(async move {
                 let mut latencies = Vec::new();
                 let mut k = w;
+                let mut next = Instant::now();
                 while Instant::now() < end {
+                    if let Some(p) = pace {
+                        tokio::time::sleep_until(next.into()).await;
+                        next += p;
+                    }
                     let t = Instant::now();
                     let r = client
                         .post(&url)
