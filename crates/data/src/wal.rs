@@ -83,6 +83,8 @@ pub struct Wal {
     max_segment_bytes: u64,
     /// Bytes written by this process (the group commit's tickets).
     written: u64,
+    /// Bytes in all segments (the backlog a compactor has yet to take).
+    total: u64,
 }
 
 /// The path of segment `seq` in `dir`.
@@ -184,8 +186,10 @@ impl Wal {
             frames: 0,
             truncated: 0,
         };
+        let mut total = 0u64;
         for (k, (_, path)) in segments.iter().enumerate() {
             let bytes = std::fs::read(path).map_err(io(path))?;
+            total += bytes.len() as u64;
             let (payloads, bad) = frames(&bytes);
             recovery.frames += payloads.len();
             if let Some((offset, why)) = bad {
@@ -204,6 +208,7 @@ impl Wal {
                 f.set_len(offset as u64).map_err(io(path))?;
                 f.sync_all().map_err(io(path))?;
                 recovery.truncated = (bytes.len() - offset) as u64;
+                total -= recovery.truncated;
             }
         }
         let seq = segments.last().map_or(1, |(s, _)| *s);
@@ -226,6 +231,7 @@ impl Wal {
                 size,
                 max_segment_bytes: max_segment_bytes.max(1),
                 written: 0,
+                total,
             },
             recovery,
         ))
@@ -267,6 +273,7 @@ impl Wal {
         }
         self.size += buf.len() as u64;
         self.written += buf.len() as u64;
+        self.total += buf.len() as u64;
         Ok(self.written)
     }
 
@@ -311,9 +318,16 @@ impl Wal {
     }
 
     /// Removes a sealed segment whose content is stored elsewhere.
-    pub fn remove(&self, path: &Path) -> Result<(), WalError> {
+    pub fn remove(&mut self, path: &Path) -> Result<(), WalError> {
+        let len = std::fs::metadata(path).map_err(io(path))?.len();
         std::fs::remove_file(path).map_err(io(path))?;
+        self.total = self.total.saturating_sub(len);
         sync_dir(&self.dir)
+    }
+
+    /// Bytes in all segments: the backlog not yet compacted away.
+    pub fn total_bytes(&self) -> u64 {
+        self.total
     }
 
     /// Bytes in the open segment.
@@ -363,7 +377,7 @@ mod tests {
         }
         assert!(wal.sealed().unwrap().len() >= 3, "rotated at 1000 bytes");
         drop(wal);
-        let (wal, rec) = Wal::open(dir.path(), 1000).unwrap();
+        let (mut wal, rec) = Wal::open(dir.path(), 1000).unwrap();
         assert_eq!(
             rec,
             Recovery {
@@ -372,10 +386,19 @@ mod tests {
             }
         );
         assert_eq!(all(dir.path()), written);
+        let on_disk = |wal: &Wal| -> u64 {
+            wal.segments()
+                .unwrap()
+                .iter()
+                .map(|p| std::fs::metadata(p).unwrap().len())
+                .sum()
+        };
+        assert_eq!(wal.total_bytes(), on_disk(&wal));
         // A sealed segment, once stored elsewhere, goes.
         let first = wal.sealed().unwrap()[0].clone();
         let n = read_segment(&first).unwrap().len();
         wal.remove(&first).unwrap();
+        assert_eq!(wal.total_bytes(), on_disk(&wal));
         assert_eq!(all(dir.path()), written[n..].to_vec());
     }
 

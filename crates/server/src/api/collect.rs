@@ -72,6 +72,10 @@ async fn ingest(
         CollectError::Batch(b) => ApiError::BadRequest(b.to_string()),
         CollectError::Wal(w) => ApiError::Internal(w.to_string()),
         CollectError::Failed(m) => ApiError::Internal(m),
+        busy @ CollectError::Busy { .. } => ApiError::Busy {
+            message: busy.to_string(),
+            retry_after_secs: 5,
+        },
     })?;
     let status = if ack.duplicate {
         StatusCode::OK

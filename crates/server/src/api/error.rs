@@ -38,6 +38,14 @@ pub enum ApiError {
     TooLarge(String),
     /// A part of the server that is not running (503).
     Unavailable(String),
+    /// Too much to do now: come back after `retry_after_secs` (429, with
+    /// `Retry-After`).
+    Busy {
+        /// What is full.
+        message: String,
+        /// Seconds to wait.
+        retry_after_secs: u64,
+    },
     /// No such entity (404).
     NotFound(String),
     /// The path exists, the method does not (405).
@@ -70,6 +78,7 @@ impl ApiError {
             }
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Busy { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
@@ -87,6 +96,7 @@ impl ApiError {
             ApiError::BadRecord { .. } => "bad_record",
             ApiError::TooLarge(_) => "too_large",
             ApiError::Unavailable(_) => "unavailable",
+            ApiError::Busy { .. } => "busy",
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed(_) => "method_not_allowed",
             ApiError::Conflict(_) => "conflict",
@@ -103,6 +113,7 @@ impl std::fmt::Display for ApiError {
                 let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
                 f.write_str(&text.join("; "))
             }
+            ApiError::Busy { message, .. } => f.write_str(message),
             ApiError::BadRecord { index, why } => {
                 write!(f, "record {index}: {why}; nothing of the batch was stored")
             }
@@ -159,6 +170,16 @@ impl IntoResponse for ApiError {
         if let ApiError::BadRecord { index, .. } = &self {
             body["error"]["record"] = json!(index);
         }
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let ApiError::Busy {
+            retry_after_secs, ..
+        } = &self
+        {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(*retry_after_secs),
+            );
+        }
+        response
     }
 }

@@ -759,6 +759,22 @@ async fn the_collector_stores_whole_batches_once_each_before_it_answers() {
     );
     assert_eq!(batches[0].model.as_deref(), Some("loans"));
     assert_eq!(batches[2].stream, crate::collector::Stream::Predictions);
+    // A backlog past its limit: 429 with Retry-After, nothing stored.
+    let mut full = api.state.collector.clone().unwrap();
+    full.max_backlog_bytes = 1;
+    let mut busy = AppState::new(api.state.store.clone());
+    busy.collector = Some(full);
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri(uri)
+        .header(header::AUTHORIZATION, format!("Bearer {ingest}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from("[{\"x\": 1}]"))
+        .unwrap();
+    let response = app(busy).oneshot(req).await.unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(response.headers()[header::RETRY_AFTER], "5");
+    assert_eq!(collector.batches().unwrap().len(), 3);
     // Reopened (a restart): the key is remembered.
     let reopened = crate::collector::Collector::open(api.state.store.dir()).unwrap();
     assert_eq!(reopened.batches().unwrap().len(), 3);

@@ -131,6 +131,14 @@ pub enum CollectError {
     /// until it is restarted (500).
     #[error("the write-ahead log could not be synced ({0}); restart the server")]
     Failed(String),
+    /// The log's backlog passed its limit: try again later (429).
+    #[error("the collector's backlog is {backlog} bytes, past its limit of {limit}: retry later")]
+    Busy {
+        /// Bytes in the log.
+        backlog: u64,
+        /// The limit.
+        limit: u64,
+    },
 }
 
 struct Inner {
@@ -157,7 +165,13 @@ pub struct Collector {
     dir: PathBuf,
     /// Limits on one batch.
     pub limits: Limits,
+    /// Bytes the log may hold before batches are refused with 429 (default
+    /// 8 GiB): the compaction backlog a slow or stopped compactor leaves.
+    pub max_backlog_bytes: u64,
 }
+
+/// Default [`Collector::max_backlog_bytes`].
+pub const MAX_BACKLOG_BYTES: u64 = 8 << 30;
 
 impl Collector {
     /// Opens the log under `data_dir/collect/wal` (a torn last frame is cut
@@ -187,6 +201,7 @@ impl Collector {
             durable: Arc::new((Mutex::new(Durable::default()), Condvar::new())),
             dir,
             limits: Limits::default(),
+            max_backlog_bytes: MAX_BACKLOG_BYTES,
         })
     }
 
@@ -300,6 +315,13 @@ impl Collector {
                 .inner
                 .lock()
                 .expect("the collector lock is never poisoned");
+            let backlog = inner.wal.total_bytes();
+            if backlog >= self.max_backlog_bytes {
+                return Err(CollectError::Busy {
+                    backlog,
+                    limit: self.max_backlog_bytes,
+                });
+            }
             // Another request with the same key may have won meanwhile.
             if let Some((first, ticket)) = id.as_ref().and_then(|id| inner.seen.get(id)).cloned() {
                 drop(inner);
