@@ -55,6 +55,9 @@ pub struct ServeArgs {
     /// Seconds between the scheduler's looks for complete windows.
     #[arg(long, default_value_t = 60)]
     pub schedule_every: u64,
+    /// Seconds between compactions of collected records into Parquet.
+    #[arg(long, default_value_t = 60)]
+    pub compact_every: u64,
     /// The data directory.
     #[arg(long, env = "TIDEWATCH_HOME", default_value = "./tidewatch-data")]
     pub data_dir: PathBuf,
@@ -443,6 +446,7 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
             bind: args.bind,
             workers: args.workers,
             schedule_every: std::time::Duration::from_secs(args.schedule_every.max(1)),
+            compact_every: std::time::Duration::from_secs(args.compact_every.max(1)),
         };
         let dir = args.data_dir.display().to_string();
         tidewatch_server::service::serve(store, config, |addr| {

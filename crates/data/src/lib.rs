@@ -10,6 +10,9 @@
 //! * [`window`]: the half-open time window `[from, to)` on a time column;
 //! * [`dataset`]: all of it together: [`Dataset::open`] resolves the files
 //!   and the schema once, [`Dataset::batches`] streams their rows;
+//! * [`collected`]: collected records at rest, one Parquet file a part in
+//!   the reference's `<service>/<model>/<version>/<stream>/YYYY/MM/DD/`
+//!   layout;
 //! * [`records`]: batches of records as deployed services send them (JSON,
 //!   NDJSON, CSV, gzip), checked whole;
 //! * [`wal`]: write-ahead segments, the collector's durable log (frames
@@ -31,6 +34,7 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
+pub mod collected;
 pub mod csv;
 mod csv_chunks;
 pub mod dataset;

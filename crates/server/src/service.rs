@@ -8,6 +8,8 @@
 //!   that is the catch-up), and wakes the workers. A window is queued for
 //!   the schedule at most once, by the store's unique index.
 //! * On start, runs left running by a process that died are queued again.
+//! * The collector's log is compacted into day-partitioned Parquet every
+//!   `compact_every`.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -27,6 +29,8 @@ pub struct ServeConfig {
     pub workers: usize,
     /// How often the scheduler looks for complete windows (default 60 s).
     pub schedule_every: Duration,
+    /// How often the collector's log is compacted into Parquet (default 60 s).
+    pub compact_every: Duration,
 }
 
 impl Default for ServeConfig {
@@ -35,6 +39,7 @@ impl Default for ServeConfig {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             workers: 2,
             schedule_every: Duration::from_secs(60),
+            compact_every: Duration::from_secs(60),
         }
     }
 }
@@ -79,6 +84,21 @@ pub async fn schedule_once(state: &AppState, now: DateTime<Utc>) -> Result<usize
     Ok(queued)
 }
 
+/// Compacts the collector's log every `every`, off the async threads. A
+/// failed compaction is logged and retried next time (what it did stays
+/// done).
+async fn compactor(collector: crate::collector::Collector, every: Duration) {
+    loop {
+        tokio::time::sleep(every).await;
+        let c = collector.clone();
+        match tokio::task::spawn_blocking(move || c.compact(true)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => eprintln!("tidewatch serve: compaction failed (retried later): {e}"),
+            Err(e) => eprintln!("tidewatch serve: the compaction thread failed: {e}"),
+        }
+    }
+}
+
 async fn scheduler(state: AppState, every: Duration) {
     loop {
         if let Err(e) = schedule_once(&state, Utc::now()).await {
@@ -105,6 +125,7 @@ pub async fn serve(
     }
     let collector =
         crate::collector::Collector::open(store.dir()).map_err(std::io::Error::other)?;
+    tokio::spawn(compactor(collector.clone(), config.compact_every));
     let mut state = AppState::new(store);
     state.collector = Some(collector);
     for _ in 0..config.workers.max(1) {

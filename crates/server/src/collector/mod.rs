@@ -11,7 +11,9 @@
 //! the first sync that starts after its frame is written. A batch whose `Idempotency-Key` the service has sent before is
 //! not stored again: the answer is the first one's, with `200`.
 //!
-//! Compaction of the log into day-partitioned Parquet comes next (issue 6).
+//! [`Collector::compact`] moves the log into day-partitioned Parquet in the
+//! reference's layout (see [`tidewatch_data::collected`]); `serve` runs it
+//! every minute.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -162,6 +164,8 @@ struct Durable {
 pub struct Collector {
     inner: Arc<Mutex<Inner>>,
     durable: Arc<(Mutex<Durable>, Condvar)>,
+    /// Held by the one compaction at a time.
+    compacting: Arc<Mutex<()>>,
     dir: PathBuf,
     /// Limits on one batch.
     pub limits: Limits,
@@ -196,9 +200,41 @@ impl Collector {
                 }
             }
         }
+        // Keys of batches compacted already.
+        let keys_dir = dir
+            .parent()
+            .map_or_else(|| dir.join("keys"), |p| p.join("keys"));
+        if let Ok(entries) = std::fs::read_dir(&keys_dir) {
+            for entry in entries.flatten() {
+                if entry.path().extension().is_none_or(|e| e != "keys") {
+                    continue;
+                }
+                let text =
+                    std::fs::read_to_string(entry.path()).map_err(|source| WalError::Io {
+                        path: entry.path(),
+                        source,
+                    })?;
+                for line in text.lines() {
+                    let Ok(v) = serde_json::from_str::<Value>(line) else {
+                        continue;
+                    };
+                    let (Some(service), Some(key)) = (v["service"].as_str(), v["key"].as_str())
+                    else {
+                        continue;
+                    };
+                    let ack = Ack {
+                        records: v["records"].as_u64().unwrap_or(0) as usize,
+                        received_at: v["received_at"].as_str().unwrap_or_default().to_string(),
+                        duplicate: true,
+                    };
+                    seen.insert((service.to_string(), key.to_string()), (ack, 0));
+                }
+            }
+        }
         Ok(Collector {
             inner: Arc::new(Mutex::new(Inner { wal, seen })),
             durable: Arc::new((Mutex::new(Durable::default()), Condvar::new())),
+            compacting: Arc::new(Mutex::new(())),
             dir,
             limits: Limits::default(),
             max_backlog_bytes: MAX_BACKLOG_BYTES,
@@ -351,33 +387,225 @@ impl Collector {
             .expect("the collector lock is never poisoned");
         let mut out = Vec::new();
         for path in inner.wal.segments()? {
-            for payload in tidewatch_data::wal::read_segment(&path)? {
-                let Some((h, body)) = decode(&payload) else {
-                    continue;
-                };
-                let Some(format) = format_of(&h.format) else {
-                    continue;
-                };
-                // Checked when it came: parsing it again cannot fail.
-                let Ok(mut records) = records::parse(body, format, &self.limits) else {
-                    continue;
-                };
-                for r in &mut records {
-                    if r.get(TIMESTAMP).is_none_or(Value::is_null) {
-                        r.insert(TIMESTAMP.to_string(), Value::String(h.received_at.clone()));
-                    }
-                }
-                out.push(Batch {
-                    service: h.service,
-                    stream: h.stream,
-                    model: h.model,
-                    version: h.version,
-                    key: h.key,
-                    received_at: h.received_at,
-                    records,
-                });
-            }
+            out.extend(self.segment_batches(&path)?);
         }
         Ok(out)
     }
+
+    /// The batches of one segment, with their records.
+    fn segment_batches(&self, path: &Path) -> Result<Vec<Batch>, WalError> {
+        let mut out = Vec::new();
+        for payload in tidewatch_data::wal::read_segment(path)? {
+            let Some((h, body)) = decode(&payload) else {
+                continue;
+            };
+            let Some(format) = format_of(&h.format) else {
+                continue;
+            };
+            // Checked when it came: parsing it again cannot fail.
+            let Ok(mut records) = records::parse(body, format, &self.limits) else {
+                continue;
+            };
+            for r in &mut records {
+                if r.get(TIMESTAMP).is_none_or(Value::is_null) {
+                    r.insert(TIMESTAMP.to_string(), Value::String(h.received_at.clone()));
+                }
+                if format == BodyFormat::Csv {
+                    typed_csv_values(r);
+                }
+            }
+            out.push(Batch {
+                service: h.service,
+                stream: h.stream,
+                model: h.model,
+                version: h.version,
+                key: h.key,
+                received_at: h.received_at,
+                records,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Where compacted records go: `data_dir/collect/data`.
+    pub fn data_root(&self) -> PathBuf {
+        self.dir
+            .parent()
+            .map_or_else(|| self.dir.join("data"), |p| p.join("data"))
+    }
+
+    fn keys_dir(&self) -> PathBuf {
+        self.dir
+            .parent()
+            .map_or_else(|| self.dir.join("keys"), |p| p.join("keys"))
+    }
+
+    /// Moves what the log holds into day-partitioned Parquet under
+    /// [`Collector::data_root`]: every sealed segment (and the open one
+    /// first, when `seal_open` and it holds frames) is written as one part
+    /// per partition, named by the segment's number, then its idempotency
+    /// keys are saved beside, then the segment is removed. A crash at any
+    /// point redoes the segment: the same parts are written again under
+    /// the same names, so nothing is lost or doubled. Blocking.
+    pub fn compact(&self, seal_open: bool) -> Result<Compacted, CompactError> {
+        let _one = self
+            .compacting
+            .lock()
+            .expect("the compaction lock is never poisoned");
+        let sealed = {
+            let mut inner = self
+                .inner
+                .lock()
+                .expect("the collector lock is never poisoned");
+            if seal_open && inner.wal.open_segment_bytes() > 0 {
+                inner.wal.rotate()?;
+            }
+            inner.wal.sealed()?
+        };
+        let mut done = Compacted::default();
+        for path in sealed {
+            let part = segment_number(&path).ok_or_else(|| CompactError::Name(path.clone()))?;
+            let batches = self.segment_batches(&path)?;
+            let mut parts: std::collections::BTreeMap<
+                tidewatch_data::collected::Partition,
+                Vec<Map<String, Value>>,
+            > = std::collections::BTreeMap::new();
+            let mut keys = String::new();
+            for b in &batches {
+                if let Some(k) = &b.key {
+                    let line = serde_json::json!({"service": b.service, "key": k,
+                        "records": b.records.len(), "received_at": b.received_at});
+                    keys.push_str(&line.to_string());
+                    keys.push('\n');
+                }
+                let stream = match b.stream {
+                    Stream::Inputs => "inputs",
+                    Stream::Predictions => "predictions",
+                };
+                for r in &b.records {
+                    let Some(day) = tidewatch_data::collected::day_of(r) else {
+                        continue;
+                    };
+                    let p = tidewatch_data::collected::Partition {
+                        service: b.service.clone(),
+                        model: b.model.clone(),
+                        version: b.version.clone(),
+                        stream: stream.to_string(),
+                        day,
+                    };
+                    parts.entry(p).or_default().push(r.clone());
+                }
+            }
+            let root = self.data_root();
+            for (p, records) in &parts {
+                tidewatch_data::collected::write_part(&root, p, part, records)?;
+                done.records += records.len();
+            }
+            done.parts += parts.len();
+            // The keys outlive the segment, so a retry after a restart is
+            // still recognised.
+            let keys_dir = self.keys_dir();
+            let keys_file = keys_dir.join(format!("{part:020}.keys"));
+            write_synced(&keys_dir, &keys_file, keys.as_bytes())?;
+            self.inner
+                .lock()
+                .expect("the collector lock is never poisoned")
+                .wal
+                .remove(&path)?;
+            done.segments += 1;
+        }
+        Ok(done)
+    }
+}
+
+/// What one compaction did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Compacted {
+    /// Segments moved into Parquet and removed.
+    pub segments: usize,
+    /// Parquet parts written.
+    pub parts: usize,
+    /// Records written.
+    pub records: usize,
+}
+
+/// Why a compaction stopped (what was done so far stays done; the rest is
+/// redone next time).
+#[derive(Debug, thiserror::Error)]
+pub enum CompactError {
+    /// Reading or removing a segment failed.
+    #[error(transparent)]
+    Wal(#[from] WalError),
+    /// Writing a part failed.
+    #[error(transparent)]
+    Data(#[from] tidewatch_data::Error),
+    /// Saving the keys failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// A segment file whose name carries no number.
+    #[error("{0}: not a segment name")]
+    Name(PathBuf),
+}
+
+/// The number in a segment's file name.
+fn segment_number(path: &Path) -> Option<u64> {
+    path.file_name()?
+        .to_str()?
+        .strip_prefix("seg-")?
+        .strip_suffix(".wal")?
+        .parse()
+        .ok()
+}
+
+/// CSV values are text as sent: numbers and booleans become typed, so a
+/// CSV and a JSON batch of the same records compact alike.
+fn typed_csv_values(record: &mut Map<String, Value>) {
+    for (k, v) in record.iter_mut() {
+        if k.starts_with('$') {
+            continue;
+        }
+        let Value::String(s) = v else { continue };
+        let typed = match s.as_str() {
+            "true" => Some(Value::Bool(true)),
+            "false" => Some(Value::Bool(false)),
+            text => {
+                if let Ok(i) = text.parse::<i64>() {
+                    Some(Value::from(i))
+                } else {
+                    text.parse::<f64>()
+                        .ok()
+                        .filter(|f| f.is_finite())
+                        .and_then(serde_json::Number::from_f64)
+                        .map(Value::Number)
+                }
+            }
+        };
+        if let Some(t) = typed {
+            *v = t;
+        }
+    }
+}
+
+/// Writes `bytes` to `path` whole: a temporary file, synced, renamed, and
+/// the folder synced.
+fn write_synced(dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), CompactError> {
+    use std::io::Write;
+    let io = |p: &Path| {
+        let path = p.to_path_buf();
+        move |source| CompactError::Io { path, source }
+    };
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let tmp = path.with_extension("tmp");
+    let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
+    f.write_all(bytes).map_err(io(&tmp))?;
+    f.sync_all().map_err(io(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(io(path))?;
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io(dir))
 }

@@ -1,0 +1,313 @@
+//! Collected data at rest: records of one partition written as a Parquet
+//! file, the layout the reference system's model servers wrote, under a
+//! root folder:
+//!
+//! `<service>/<model>/<version>/<inputs|predictions>/YYYY/MM/DD/part-<N>.parquet`
+//!
+//! (`_` for a model or version not given). Column types are inferred from
+//! the records of the file: `$Timestamp` is a UTC timestamp (microseconds);
+//! a column whose values are all booleans is boolean, all whole numbers
+//! 64-bit integers, all numbers 64-bit floats; anything else is text (a
+//! mix of types included, numbers written as JSON). A file is written
+//! whole or not at all: to a temporary name, synced, renamed, and its
+//! folder synced; writing the same part again replaces it, so a compactor
+//! that redoes its work after a crash duplicates nothing.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::builder::{
+    BooleanBuilder, Float64Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
+};
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Field, Schema, TimeUnit};
+use chrono::{DateTime, Datelike, Utc};
+use serde_json::{Map, Value};
+
+use crate::records::TIMESTAMP;
+
+/// Where a partition lies: the service, model, version, stream and UTC day.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Partition {
+    /// The service.
+    pub service: String,
+    /// The model name, if given.
+    pub model: Option<String>,
+    /// The model version, if given.
+    pub version: Option<String>,
+    /// `inputs` or `predictions`.
+    pub stream: String,
+    /// The UTC day of the records' `$Timestamp`.
+    pub day: chrono::NaiveDate,
+}
+
+/// A path segment from a name: characters other than letters, digits,
+/// `.`, `_` and `-` become `_`, and `.` or `..` alone do too.
+fn segment(name: Option<&str>) -> String {
+    let s: String = name
+        .unwrap_or("_")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if s.is_empty() || s == "." || s == ".." {
+        "_".into()
+    } else {
+        s
+    }
+}
+
+impl Partition {
+    /// The partition's folder under `root`.
+    pub fn dir(&self, root: &Path) -> PathBuf {
+        root.join(segment(Some(&self.service)))
+            .join(segment(self.model.as_deref()))
+            .join(segment(self.version.as_deref()))
+            .join(segment(Some(&self.stream)))
+            .join(format!("{:04}", self.day.year()))
+            .join(format!("{:02}", self.day.month()))
+            .join(format!("{:02}", self.day.day()))
+    }
+}
+
+/// The UTC day of a record's `$Timestamp` (records reaching here have a
+/// valid one).
+pub fn day_of(record: &Map<String, Value>) -> Option<chrono::NaiveDate> {
+    let t = record.get(TIMESTAMP)?.as_str()?;
+    DateTime::parse_from_rfc3339(t)
+        .ok()
+        .map(|d| d.with_timezone(&Utc).date_naive())
+}
+
+/// What a column holds, from its values.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kind {
+    Timestamp,
+    Boolean,
+    Integer,
+    Float,
+    Text,
+}
+
+fn kind_of(name: &str, records: &[Map<String, Value>]) -> Kind {
+    if name == TIMESTAMP {
+        return Kind::Timestamp;
+    }
+    let values = records
+        .iter()
+        .filter_map(|r| r.get(name))
+        .filter(|v| !v.is_null());
+    let (mut bools, mut ints, mut floats, mut other, mut any) = (true, true, true, false, false);
+    for v in values {
+        any = true;
+        bools &= v.is_boolean();
+        ints &= v.is_i64();
+        floats &= v.is_number();
+        other |= v.is_string();
+    }
+    match (any, bools, ints, floats, other) {
+        (false, ..) => Kind::Text,
+        (_, true, ..) => Kind::Boolean,
+        (_, _, true, ..) => Kind::Integer,
+        (_, _, _, true, _) => Kind::Float,
+        _ => Kind::Text,
+    }
+}
+
+/// The records as one record batch: `$Timestamp` first, then every other
+/// field of any record, by name.
+pub fn to_batch(records: &[Map<String, Value>]) -> Result<RecordBatch, arrow_schema::ArrowError> {
+    let others: std::collections::BTreeSet<&str> = records
+        .iter()
+        .flat_map(|r| r.keys().map(String::as_str))
+        .filter(|k| *k != TIMESTAMP)
+        .collect();
+    let names: Vec<&str> = std::iter::once(TIMESTAMP).chain(others).collect();
+    let mut fields = Vec::with_capacity(names.len());
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(names.len());
+    for name in names {
+        let kind = kind_of(name, records);
+        let values = records.iter().map(|r| r.get(name).filter(|v| !v.is_null()));
+        let (data_type, column): (DataType, ArrayRef) = match kind {
+            Kind::Timestamp => {
+                let mut b =
+                    TimestampMicrosecondBuilder::with_capacity(records.len()).with_timezone("UTC");
+                for v in values {
+                    b.append_option(
+                        v.and_then(Value::as_str)
+                            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                            .map(|d| d.timestamp_micros()),
+                    );
+                }
+                (
+                    DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+                    Arc::new(b.finish()),
+                )
+            }
+            Kind::Boolean => {
+                let mut b = BooleanBuilder::with_capacity(records.len());
+                for v in values {
+                    b.append_option(v.and_then(Value::as_bool));
+                }
+                (DataType::Boolean, Arc::new(b.finish()))
+            }
+            Kind::Integer => {
+                let mut b = Int64Builder::with_capacity(records.len());
+                for v in values {
+                    b.append_option(v.and_then(Value::as_i64));
+                }
+                (DataType::Int64, Arc::new(b.finish()))
+            }
+            Kind::Float => {
+                let mut b = Float64Builder::with_capacity(records.len());
+                for v in values {
+                    b.append_option(v.and_then(Value::as_f64));
+                }
+                (DataType::Float64, Arc::new(b.finish()))
+            }
+            Kind::Text => {
+                let mut b = StringBuilder::new();
+                for v in values {
+                    match v {
+                        None => b.append_null(),
+                        Some(Value::String(s)) => b.append_value(s),
+                        Some(other) => b.append_value(other.to_string()),
+                    }
+                }
+                (DataType::Utf8, Arc::new(b.finish()))
+            }
+        };
+        fields.push(Field::new(name, data_type, true));
+        columns.push(column);
+    }
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+}
+
+/// Writes `records` as `part-<part>.parquet` of `partition` under `root`,
+/// whole or not at all (replacing an earlier write of the same part).
+/// Returns the file.
+pub fn write_part(
+    root: &Path,
+    partition: &Partition,
+    part: u64,
+    records: &[Map<String, Value>],
+) -> Result<PathBuf, crate::Error> {
+    let dir = partition.dir(root);
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| crate::Error::Io { path, source }
+    };
+    std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+    let path = dir.join(format!("part-{part:020}.parquet"));
+    let tmp = dir.join(format!(".part-{part:020}.parquet.tmp"));
+    let batch = to_batch(records).map_err(|e| crate::Error::Io {
+        path: path.clone(),
+        source: std::io::Error::other(e.to_string()),
+    })?;
+    let file = std::fs::File::create(&tmp).map_err(io(&tmp))?;
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_compression(parquet::basic::Compression::ZSTD(Default::default()))
+        .build();
+    let parquet_error = |e: parquet::errors::ParquetError| crate::Error::Io {
+        path: tmp.clone(),
+        source: std::io::Error::other(e.to_string()),
+    };
+    let mut writer = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), Some(props))
+        .map_err(parquet_error)?;
+    writer.write(&batch).map_err(parquet_error)?;
+    let file = writer.into_inner().map_err(parquet_error)?;
+    file.sync_all().map_err(io(&tmp))?;
+    std::fs::rename(&tmp, &path).map_err(io(&path))?;
+    std::fs::File::open(&dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io(&dir))?;
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow_array::Array;
+    use serde_json::json;
+
+    use super::*;
+    use crate::{Dataset, ReadOptions};
+
+    fn records(v: Value) -> Vec<Map<String, Value>> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_object().unwrap().clone())
+            .collect()
+    }
+
+    #[test]
+    fn types_are_inferred_per_column_and_mixed_ones_are_text() {
+        let rs = records(json!([
+            {"$Timestamp": "2024-03-01T12:00:00Z", "n": 1, "x": 1.5, "b": true, "s": "a", "m": 1},
+            {"$Timestamp": "2024-03-01T13:00:00+01:00", "n": 2, "x": 2, "b": null, "s": null, "m": "two"},
+        ]));
+        let b = to_batch(&rs).unwrap();
+        let types: Vec<String> = b
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| format!("{}:{}", f.name(), f.data_type()))
+            .collect();
+        assert_eq!(
+            types,
+            [
+                "$Timestamp:Timestamp(µs, \"UTC\")",
+                "b:Boolean",
+                "m:Utf8",
+                "n:Int64",
+                "s:Utf8",
+                "x:Float64"
+            ]
+        );
+        assert_eq!(b.column(1).null_count(), 1);
+        let ts = b
+            .column(0)
+            .as_any()
+            .downcast_ref::<arrow_array::TimestampMicrosecondArray>()
+            .unwrap();
+        assert_eq!(ts.value(1) - ts.value(0), 0, "12:00 UTC both");
+    }
+
+    #[test]
+    fn a_part_is_written_whole_where_the_reference_layout_puts_it_and_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = Partition {
+            service: "loans-api".into(),
+            model: Some("loans".into()),
+            version: None,
+            stream: "inputs".into(),
+            day: "2024-03-01".parse().unwrap(),
+        };
+        let rs = records(json!([
+            {"$Timestamp": "2024-03-01T12:00:00Z", "x": 1.5},
+            {"$Timestamp": "2024-03-01T18:00:00Z", "x": 2.5},
+        ]));
+        let path = write_part(dir.path(), &p, 7, &rs).unwrap();
+        assert!(
+            path.ends_with("loans-api/loans/_/inputs/2024/03/01/part-00000000000000000007.parquet")
+        );
+        // Written again (a compactor redoing its work): replaced, not doubled.
+        write_part(dir.path(), &p, 7, &rs).unwrap();
+        let files: Vec<_> = std::fs::read_dir(path.parent().unwrap()).unwrap().collect();
+        assert_eq!(files.len(), 1);
+        let data = Dataset::open(
+            dir.path().join("loans-api").to_str().unwrap(),
+            &ReadOptions::default(),
+        );
+        let data = data.unwrap();
+        let (batches, _) = data.read_all().unwrap();
+        assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 2);
+        assert_eq!(segment(Some("../etc")), ".._etc");
+        assert_eq!(segment(Some("..")), "_");
+    }
+}
