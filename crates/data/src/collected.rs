@@ -94,16 +94,12 @@ enum Kind {
     Text,
 }
 
-fn kind_of(name: &str, records: &[Map<String, Value>]) -> Kind {
+fn kind_of(name: &str, values: &[Option<&Value>]) -> Kind {
     if name == TIMESTAMP {
         return Kind::Timestamp;
     }
-    let values = records
-        .iter()
-        .filter_map(|r| r.get(name))
-        .filter(|v| !v.is_null());
     let (mut bools, mut ints, mut floats, mut other, mut any) = (true, true, true, false, false);
-    for v in values {
+    for v in values.iter().flatten() {
         any = true;
         bools &= v.is_boolean();
         ints &= v.is_i64();
@@ -122,21 +118,34 @@ fn kind_of(name: &str, records: &[Map<String, Value>]) -> Kind {
 /// The records as one record batch: `$Timestamp` first, then every other
 /// field of any record, by name.
 pub fn to_batch(records: &[Map<String, Value>]) -> Result<RecordBatch, arrow_schema::ArrowError> {
-    let others: std::collections::BTreeSet<&str> = records
-        .iter()
-        .flat_map(|r| r.keys().map(String::as_str))
-        .filter(|k| *k != TIMESTAMP)
-        .collect();
-    let names: Vec<&str> = std::iter::once(TIMESTAMP).chain(others).collect();
+    // Column-major in one pass: one hash lookup a field.
+    let n = records.len();
+    let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let mut names: Vec<&str> = vec![TIMESTAMP];
+    let mut cols: Vec<Vec<Option<&Value>>> = vec![vec![None; n]];
+    index.insert(TIMESTAMP, 0);
+    for (row, r) in records.iter().enumerate() {
+        for (k, v) in r {
+            let c = *index.entry(k.as_str()).or_insert_with(|| {
+                names.push(k);
+                cols.push(vec![None; n]);
+                names.len() - 1
+            });
+            cols[c][row] = (!v.is_null()).then_some(v);
+        }
+    }
+    let mut order: Vec<usize> = (1..names.len()).collect();
+    order.sort_by_key(|&c| names[c]);
+    order.insert(0, 0);
     let mut fields = Vec::with_capacity(names.len());
     let mut columns: Vec<ArrayRef> = Vec::with_capacity(names.len());
-    for name in names {
-        let kind = kind_of(name, records);
-        let values = records.iter().map(|r| r.get(name).filter(|v| !v.is_null()));
+    for c in order {
+        let (name, values) = (names[c], &cols[c]);
+        let kind = kind_of(name, values);
+        let values = values.iter().copied();
         let (data_type, column): (DataType, ArrayRef) = match kind {
             Kind::Timestamp => {
-                let mut b =
-                    TimestampMicrosecondBuilder::with_capacity(records.len()).with_timezone("UTC");
+                let mut b = TimestampMicrosecondBuilder::with_capacity(n).with_timezone("UTC");
                 for v in values {
                     b.append_option(
                         v.and_then(Value::as_str)
@@ -150,21 +159,21 @@ pub fn to_batch(records: &[Map<String, Value>]) -> Result<RecordBatch, arrow_sch
                 )
             }
             Kind::Boolean => {
-                let mut b = BooleanBuilder::with_capacity(records.len());
+                let mut b = BooleanBuilder::with_capacity(n);
                 for v in values {
                     b.append_option(v.and_then(Value::as_bool));
                 }
                 (DataType::Boolean, Arc::new(b.finish()))
             }
             Kind::Integer => {
-                let mut b = Int64Builder::with_capacity(records.len());
+                let mut b = Int64Builder::with_capacity(n);
                 for v in values {
                     b.append_option(v.and_then(Value::as_i64));
                 }
                 (DataType::Int64, Arc::new(b.finish()))
             }
             Kind::Float => {
-                let mut b = Float64Builder::with_capacity(records.len());
+                let mut b = Float64Builder::with_capacity(n);
                 for v in values {
                     b.append_option(v.and_then(Value::as_f64));
                 }

@@ -46,7 +46,8 @@ async fn main() {
     let store = Store::open(dir.path()).await.unwrap();
     let (_, token) = store.create_ingest_token("bench", "svc").await.unwrap();
     let mut state = AppState::new(store);
-    state.collector = Some(Collector::open(dir.path()).unwrap());
+    let collector = Collector::open(dir.path()).unwrap();
+    state.collector = Some(collector.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app(state)).await });
@@ -111,5 +112,36 @@ async fn main() {
         pct(0.99),
         latencies[latencies.len() - 1],
         wal as f64 / rows as f64
+    );
+    // Compaction of all of it, and what it leaves on disk.
+    let t = Instant::now();
+    let done = tokio::task::spawn_blocking(move || collector.compact(true).map(|d| (d, collector)))
+        .await
+        .unwrap()
+        .unwrap();
+    let (done, collector) = done;
+    fn size(dir: &std::path::Path) -> u64 {
+        std::fs::read_dir(dir).map_or(0, |entries| {
+            entries
+                .flatten()
+                .map(|e| {
+                    let p = e.path();
+                    if p.is_dir() {
+                        size(&p)
+                    } else {
+                        e.metadata().map_or(0, |m| m.len())
+                    }
+                })
+                .sum()
+        })
+    }
+    let parquet = size(&collector.data_root());
+    println!(
+        "compaction: {} records into {} parts in {:.2} s ({:.0} rows/s); Parquet {:.1} bytes a row",
+        done.records,
+        done.parts,
+        t.elapsed().as_secs_f64(),
+        done.records as f64 / t.elapsed().as_secs_f64(),
+        parquet as f64 / done.records.max(1) as f64
     );
 }

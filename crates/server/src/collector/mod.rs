@@ -471,7 +471,7 @@ impl Collector {
                 Vec<Map<String, Value>>,
             > = std::collections::BTreeMap::new();
             let mut keys = String::new();
-            for b in &batches {
+            for b in batches {
                 if let Some(k) = &b.key {
                     let line = serde_json::json!({"service": b.service, "key": k,
                         "records": b.records.len(), "received_at": b.received_at});
@@ -482,10 +482,19 @@ impl Collector {
                     Stream::Inputs => "inputs",
                     Stream::Predictions => "predictions",
                 };
-                for r in &b.records {
-                    let Some(day) = tidewatch_data::collected::day_of(r) else {
+                // By day within the batch first (a batch spans a day or
+                // two), so a partition key is made per day, not per record.
+                let mut days: Vec<(chrono::NaiveDate, Vec<Map<String, Value>>)> = Vec::new();
+                for r in b.records {
+                    let Some(day) = tidewatch_data::collected::day_of(&r) else {
                         continue;
                     };
+                    match days.iter_mut().find(|(d, _)| *d == day) {
+                        Some((_, rs)) => rs.push(r),
+                        None => days.push((day, vec![r])),
+                    }
+                }
+                for (day, rs) in days {
                     let p = tidewatch_data::collected::Partition {
                         service: b.service.clone(),
                         model: b.model.clone(),
@@ -493,7 +502,7 @@ impl Collector {
                         stream: stream.to_string(),
                         day,
                     };
-                    parts.entry(p).or_default().push(r.clone());
+                    parts.entry(p).or_default().extend(rs);
                 }
             }
             let root = self.data_root();
