@@ -891,3 +891,99 @@ async fn compaction_moves_the_log_into_day_partitioned_parquet_once() {
         .unwrap();
     assert!(ack.duplicate && ack.records == 3, "{ack:?}");
 }
+
+#[tokio::test]
+async fn a_collected_service_is_a_monitor_target_once_compacted() {
+    let api = Api::new().await;
+    let (_, ingest) = api
+        .state
+        .store
+        .create_ingest_token("w", "loans-api")
+        .await
+        .unwrap();
+    // Two days of inputs; the second day's x has moved.
+    let rows = |d: u32, shift: f64| -> Vec<u8> {
+        let v: Vec<Value> = (0..300)
+            .map(|i| {
+                let c = ["a", "b", "c"][i % 3];
+                json!({
+                    "$Timestamp": format!("2024-03-{d:02}T{:02}:{:02}:00Z", i % 24, i % 60),
+                    "x": ((i * 37) % 101) as f64 + shift,
+                    "c": c,
+                })
+            })
+            .collect();
+        Value::Array(v).to_string().into_bytes()
+    };
+    for (d, shift) in [(4, 0.0), (5, 150.0)] {
+        let (status, _) = api
+            .send(
+                &ingest,
+                "/api/v1/services/loans-api/inputs?model=loans&version=3",
+                "application/json",
+                None,
+                rows(d, shift),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    let collector = api.state.collector.clone().unwrap();
+    collector.compact(true).unwrap();
+    // The baseline: the same distribution as the first day, from a file.
+    let base = api.path("train.csv");
+    write_csv(&base, 7, 60, 0.0, 99);
+    let target = collector.data_root().join("loans-api/loans/3/inputs");
+    for body in [
+        json!({"name": "train", "input": base}),
+        json!({"name": "loans-api-inputs", "input": target, "time_column": "$Timestamp"}),
+    ] {
+        let (status, answer) = api
+            .admin(Method::POST, "/api/v1/datasets", Some(body))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{answer}");
+    }
+    let (status, answer) = api
+        .admin(
+            Method::POST,
+            "/api/v1/baselines",
+            Some(json!({"name": "training", "dataset": "train", "exclude": ["timestamp"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    let (status, answer) = api
+        .admin(
+            Method::POST,
+            "/api/v1/monitors",
+            Some(
+                json!({"name": "loans", "baseline": "training", "target": "loans-api-inputs",
+                        "frequency": "day", "enabled": false}),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    let (status, _) = api
+        .admin(
+            Method::POST,
+            "/api/v1/monitors/loans/backfill",
+            Some(json!({"from": "2024-03-04", "to": "2024-03-05"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    while crate::runner::run_next(&api.state.store, &api.state.baselines)
+        .await
+        .unwrap()
+        .is_some()
+    {}
+    let (_, results) = api
+        .admin(
+            Method::GET,
+            "/api/v1/monitors/loans/results?from=2024-03-04&to=2024-03-06",
+            None,
+        )
+        .await;
+    let windows = results["windows"].as_array().unwrap();
+    assert_eq!(windows.len(), 2, "{results}");
+    assert_eq!(windows[0]["has_drift"], false);
+    assert_eq!(windows[1]["has_drift"], true);
+    assert_eq!(windows[1]["metrics"]["dataset"]["target_rows"], 300);
+}
