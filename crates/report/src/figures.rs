@@ -33,8 +33,9 @@ pub struct FigureError {
     pub message: String,
 }
 
-/// Characters of a feature name kept in a file name; others become `_`.
-fn file_safe(name: &str) -> String {
+/// Characters of a feature name kept in a file name (letters, digits, `-`,
+/// `_`; at most 60); others become `_`.
+pub fn file_safe(name: &str) -> String {
     let safe: String = name
         .chars()
         .map(|c| {

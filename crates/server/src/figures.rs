@@ -100,17 +100,7 @@ pub fn metric_trend(windows: &[Value], feature: &str, metric: Option<&str>) -> O
     let threshold = deciding
         .then(|| of(found, feature)["threshold"].as_f64())
         .flatten();
-    let safe: String = feature
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .take(60)
-        .collect();
+    let safe = tidewatch_report::figures::file_safe(feature);
     Some(Figure {
         name: format!("metric-{safe}-{metric}"),
         svg: standalone(trend::line(

@@ -692,27 +692,11 @@ impl Store {
         window: Window,
         overrides: serde_json::Value,
     ) -> Result<Option<Run>, StoreError> {
-        let (monitor_id, m) = self.monitor_row(name).await?;
-        if m.state == MonitorState::Deleted {
-            return Err(StoreError::Deleted(name.to_string()));
-        }
-        let id: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO runs (monitor_id, kind, state, window_start, window_end, overrides, \
-             created_at) VALUES (?, ?, 'queued', ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
-        )
-        .bind(monitor_id)
-        .bind(kind.as_str())
-        .bind(time_text(window.start))
-        .bind(time_text(window.end))
-        .bind(overrides.to_string())
-        .bind(now_text())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(|e| self.db(e))?;
-        match id {
-            Some(id) => Ok(Some(self.run(id).await?)),
-            None => Ok(None),
-        }
+        Ok(self
+            .queue_runs(name, kind, &[window], &overrides)
+            .await?
+            .into_iter()
+            .next())
     }
 
     /// Run `id`.
