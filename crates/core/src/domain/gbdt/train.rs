@@ -359,18 +359,21 @@ fn best_split(
         let miss = hist[MISSING_BIN as usize];
         if col.categorical {
             // Categories (missing included) ordered by G / (H + smoothing).
-            let mut cats: Vec<usize> = (0..col.n_bins)
-                .chain(std::iter::once(MISSING_BIN as usize))
-                .filter(|&b| hist[b].n > 0)
-                .collect();
-            if cats.len() < 2 {
-                continue;
-            }
             let key = |b: usize| {
                 let (g, h) = real(hist[b].g(), hist[b].h());
                 g / (h + p.cat_smooth)
             };
-            cats.sort_by(|&a, &b| key(a).total_cmp(&key(b)).then(a.cmp(&b)));
+            // Keys computed once, not at every comparison of the sort.
+            let mut keyed: Vec<(f64, usize)> = (0..col.n_bins)
+                .chain(std::iter::once(MISSING_BIN as usize))
+                .filter(|&b| hist[b].n > 0)
+                .map(|b| (key(b), b))
+                .collect();
+            if keyed.len() < 2 {
+                continue;
+            }
+            keyed.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            let cats: Vec<usize> = keyed.into_iter().map(|(_, b)| b).collect();
             let mut left = Totals::default();
             let mut set = [0u64; 4];
             let mut best_here: Option<(f64, [u64; 4], Totals)> = None;
