@@ -54,6 +54,14 @@ pub enum WalError {
     /// A payload longer than a frame can hold.
     #[error("a payload of {0} bytes is more than a frame holds")]
     TooLarge(usize),
+    /// Another process has the log open: a log has one writer.
+    #[error(
+        "{path} is locked: another process (a running `tidewatch serve`?) has this log open; send records to it instead"
+    )]
+    InUse {
+        /// The log's lock file.
+        path: PathBuf,
+    },
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> WalError + '_ {
@@ -77,6 +85,8 @@ pub struct Recovery {
 #[derive(Debug)]
 pub struct Wal {
     dir: PathBuf,
+    /// Locked while the log is open (see [`Wal::open`]).
+    _lock: File,
     file: File,
     seq: u64,
     size: u64,
@@ -179,8 +189,26 @@ impl Wal {
     /// Opens the log in `dir` (created if need be): checks every segment,
     /// cuts a torn frame off the newest one, and appends after it. A new
     /// segment starts when the open one passes `max_segment_bytes`.
+    ///
+    /// The log has one writer: it holds an exclusive lock on `dir/LOCK`
+    /// while open (released when the process ends, however it ends), and
+    /// another opening fails with [`WalError::InUse`].
     pub fn open(dir: &Path, max_segment_bytes: u64) -> Result<(Wal, Recovery), WalError> {
         std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let lock_path = dir.join("LOCK");
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io(&lock_path))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(WalError::InUse { path: lock_path });
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io(&lock_path)(e)),
+        }
         let segments = list(dir)?;
         let mut recovery = Recovery {
             frames: 0,
@@ -226,6 +254,7 @@ impl Wal {
         Ok((
             Wal {
                 dir: dir.to_path_buf(),
+                _lock: lock,
                 file,
                 seq,
                 size,
@@ -481,5 +510,16 @@ mod tests {
             "{err}"
         );
         assert!(read_segment(&sealed[0]).is_err());
+    }
+
+    #[test]
+    fn a_log_has_one_writer_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let (wal, _) = Wal::open(dir.path(), 300).unwrap();
+        let err = Wal::open(dir.path(), 300).unwrap_err();
+        assert!(matches!(err, WalError::InUse { .. }), "{err}");
+        assert!(err.to_string().contains("LOCK"), "{err}");
+        drop(wal);
+        Wal::open(dir.path(), 300).expect("free again once the first is closed");
     }
 }

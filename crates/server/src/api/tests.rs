@@ -647,7 +647,7 @@ async fn the_scheduler_queues_complete_windows_once() {
 
 #[tokio::test]
 async fn the_collector_stores_whole_batches_once_each_before_it_answers() {
-    let api = Api::new().await;
+    let mut api = Api::new().await;
     let (_, ingest) = api
         .state
         .store
@@ -775,7 +775,10 @@ async fn the_collector_stores_whole_batches_once_each_before_it_answers() {
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(response.headers()[header::RETRY_AFTER], "5");
     assert_eq!(collector.batches().unwrap().len(), 3);
-    // Reopened (a restart): the key is remembered.
+    // Reopened (a restart, once every handle of the first is gone: a log
+    // has one writer): the key is remembered.
+    drop(collector);
+    api.state.collector = None;
     let reopened = crate::collector::Collector::open(api.state.store.dir()).unwrap();
     assert_eq!(reopened.batches().unwrap().len(), 3);
     let ack = reopened
@@ -795,7 +798,7 @@ async fn the_collector_stores_whole_batches_once_each_before_it_answers() {
 
 #[tokio::test]
 async fn compaction_moves_the_log_into_day_partitioned_parquet_once() {
-    let api = Api::new().await;
+    let mut api = Api::new().await;
     let (_, ingest) = api
         .state
         .store
@@ -870,6 +873,8 @@ async fn compaction_moves_the_log_into_day_partitioned_parquet_once() {
     let copy = std::fs::read(&seg).unwrap();
     collector.compact(true).unwrap();
     std::fs::write(&seg, copy).unwrap();
+    drop(collector);
+    api.state.collector = None;
     let reopened = crate::collector::Collector::open(api.state.store.dir()).unwrap();
     reopened.compact(true).unwrap();
     assert_eq!(
