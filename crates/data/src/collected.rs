@@ -75,6 +75,85 @@ impl Partition {
     }
 }
 
+/// The glob of every compacted part of one stream of `service` under
+/// `root`: of one model and version where they are given, of any
+/// otherwise.
+pub fn stream_glob(
+    root: &Path,
+    service: &str,
+    model: Option<&str>,
+    version: Option<&str>,
+    stream: &str,
+) -> String {
+    let any = |v: Option<&str>| v.map_or_else(|| "*".to_string(), |v| segment(Some(v)));
+    root.join(segment(Some(service)))
+        .join(any(model))
+        .join(any(version))
+        .join(segment(Some(stream)))
+        .join("*")
+        .join("*")
+        .join("*")
+        .join("part-*.parquet")
+        .display()
+        .to_string()
+}
+
+/// A file format records are exported in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// Parquet, zstd-compressed.
+    Parquet,
+    /// CSV with a header; times in RFC 3339.
+    Csv,
+}
+
+impl ExportFormat {
+    /// `parquet` or `csv`.
+    pub fn from_name(name: &str) -> Option<ExportFormat> {
+        match name.to_ascii_lowercase().as_str() {
+            "parquet" => Some(ExportFormat::Parquet),
+            "csv" => Some(ExportFormat::Csv),
+            _ => None,
+        }
+    }
+
+    /// The format a file name's extension says (`.parquet`, `.csv`).
+    pub fn from_path(path: &Path) -> Option<ExportFormat> {
+        ExportFormat::from_name(path.extension()?.to_str()?)
+    }
+}
+
+/// Encodes `batches` (one schema) as one file in `format`.
+pub fn encode(batches: &[RecordBatch], format: ExportFormat) -> Result<Vec<u8>, crate::Error> {
+    let fail = |e: String| crate::Error::Options(format!("encoding the export: {e}"));
+    let Some(first) = batches.first() else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    match format {
+        ExportFormat::Parquet => {
+            let props = parquet::file::properties::WriterProperties::builder()
+                .set_compression(parquet::basic::Compression::ZSTD(Default::default()))
+                .build();
+            let mut w = parquet::arrow::ArrowWriter::try_new(&mut out, first.schema(), Some(props))
+                .map_err(|e| fail(e.to_string()))?;
+            for b in batches {
+                w.write(b).map_err(|e| fail(e.to_string()))?;
+            }
+            w.close().map_err(|e| fail(e.to_string()))?;
+        }
+        ExportFormat::Csv => {
+            let mut w = arrow_csv::WriterBuilder::new()
+                .with_header(true)
+                .build(&mut out);
+            for b in batches {
+                w.write(b).map_err(|e| fail(e.to_string()))?;
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// The UTC day of a record's `$Timestamp` (records reaching here have a
 /// valid one).
 pub fn day_of(record: &Map<String, Value>) -> Option<chrono::NaiveDate> {

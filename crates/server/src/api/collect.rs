@@ -104,3 +104,114 @@ pub async fn predictions(
 ) -> Result<(StatusCode, Json<Ack>), ApiError> {
     ingest(state, service, Stream::Predictions, query, req).await
 }
+
+/// `GET /services/{service}/export?stream=&model=&version=&from=&to=&format=`:
+/// the service's records of one stream (default `inputs`) in a time window
+/// on `$Timestamp`, as one Parquet (default) or CSV file, for retraining
+/// on what the model saw. `from` is inclusive; `to` is exclusive, and a
+/// date alone includes its whole day. The log is compacted first, so every
+/// acknowledged record is in the export.
+pub async fn export(
+    State(state): State<AppState>,
+    Path(service): Path<String>,
+    Query(query): Query<Vec<(String, String)>>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    use tidewatch_data::collected::{self, ExportFormat};
+
+    if let Err(rule) = tidewatch_store::monitor::check_name(&service) {
+        return Err(ApiError::field("service", rule));
+    }
+    let mut f = Fields::from_query(query);
+    let stream = f.opt_string("stream").unwrap_or_else(|| "inputs".into());
+    if stream != "inputs" && stream != "predictions" {
+        f.invalid("stream", "must be inputs or predictions");
+    }
+    let model = f.opt_string("model");
+    let version = f.opt_string("version");
+    let from = f.opt_string("from");
+    // A date alone as `to` includes that day.
+    let to =
+        f.opt_string("to").map(
+            |t| match chrono::NaiveDate::parse_from_str(t.trim(), "%Y-%m-%d") {
+                Ok(day) => day
+                    .succ_opt()
+                    .map_or(t, |next| next.format("%Y-%m-%d").to_string()),
+                Err(_) => t,
+            },
+        );
+    let format_name = f.opt_string("format").unwrap_or_else(|| "parquet".into());
+    let format = ExportFormat::from_name(&format_name);
+    if format.is_none() {
+        f.invalid("format", "must be parquet or csv");
+    }
+    let window = match tidewatch_data::TimeWindow::parse(
+        tidewatch_data::records::TIMESTAMP,
+        from.as_deref(),
+        to.as_deref(),
+    ) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            f.invalid("from/to", e.to_string());
+            None
+        }
+    };
+    f.finish()?;
+    let (Some(format), Some(window)) = (format, window) else {
+        return Err(ApiError::BadRequest("a bad format or window".into()));
+    };
+    let collector = state.collector.clone();
+    let root = collector.as_ref().map_or_else(
+        || state.store.dir().join("collect").join("data"),
+        |c| c.data_root(),
+    );
+    let glob = collected::stream_glob(
+        &root,
+        &service,
+        model.as_deref(),
+        version.as_deref(),
+        &stream,
+    );
+    let what = format!(
+        "service {service:?} ({stream}{}{})",
+        model
+            .as_ref()
+            .map_or(String::new(), |m| format!(", model {m}")),
+        version
+            .as_ref()
+            .map_or(String::new(), |v| format!(", version {v}"))
+    );
+    let bytes = tokio::task::spawn_blocking(move || {
+        if let Some(c) = &collector {
+            c.compact(true)
+                .map_err(|e| ApiError::Internal(format!("compacting before the export: {e}")))?;
+        }
+        let options = tidewatch_data::ReadOptions {
+            window: Some(window),
+            ..Default::default()
+        };
+        let data = match tidewatch_data::Dataset::open(&glob, &options) {
+            Ok(d) => d,
+            Err(tidewatch_data::Error::NoFiles { .. }) => {
+                return Err(ApiError::NotFound(format!(
+                    "no collected records of {what}"
+                )));
+            }
+            Err(e) => return Err(ApiError::BadRequest(format!("reading {what}: {e}"))),
+        };
+        let (batches, _) = data.read_all().map_err(|e| match e {
+            tidewatch_data::Error::Empty { .. } => {
+                ApiError::NotFound(format!("no collected records of {what} in the window"))
+            }
+            e => ApiError::BadRequest(format!("reading {what}: {e}")),
+        })?;
+        collected::encode(&batches, format).map_err(|e| ApiError::Internal(e.to_string()))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("the export's thread failed: {e}")))??;
+    let content_type = match format {
+        ExportFormat::Parquet => "application/vnd.apache.parquet",
+        ExportFormat::Csv => "text/csv",
+    };
+    Ok(([(header::CONTENT_TYPE, content_type)], bytes).into_response())
+}

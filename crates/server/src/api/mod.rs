@@ -94,6 +94,7 @@ pub fn app(state: AppState) -> Router {
             "/services/{service}/predictions",
             post(collect::predictions),
         )
+        .route("/services/{service}/export", get(collect::export))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,

@@ -110,6 +110,11 @@ pub const OPERATIONS: &[(&str, &str, &str)] = &[
         "/services/{service}/predictions",
         "Collect a batch of a service's predictions, as inputs",
     ),
+    (
+        "get",
+        "/services/{service}/export",
+        "Export a window of a service's collected records for retraining (?stream=inputs|predictions&model=&version=&from=&to=&format=parquet|csv): the file's bytes",
+    ),
 ];
 
 fn error_response(description: &str) -> Value {

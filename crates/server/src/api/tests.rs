@@ -212,7 +212,7 @@ async fn every_openapi_operation_is_routed() {
     let api = Api::new().await;
     let doc = openapi::spec();
     let paths = doc["paths"].as_object().unwrap();
-    assert_eq!(paths.len(), 21, "{:?}", paths.keys());
+    assert_eq!(paths.len(), 22, "{:?}", paths.keys());
     for (path, ops) in paths {
         for method in ops.as_object().unwrap().keys() {
             let uri = path
@@ -991,4 +991,104 @@ async fn a_collected_service_is_a_monitor_target_once_compacted() {
     assert_eq!(windows[0]["has_drift"], false);
     assert_eq!(windows[1]["has_drift"], true);
     assert_eq!(windows[1]["metrics"]["dataset"]["target_rows"], 300);
+}
+
+#[tokio::test]
+async fn a_window_of_collected_records_exports_as_parquet_or_csv() {
+    let api = Api::new().await;
+    let (_, ingest) = api
+        .state
+        .store
+        .create_ingest_token("w", "loans-api")
+        .await
+        .unwrap();
+    // Three days of inputs, 10 records a day, never compacted by hand:
+    // the export compacts first.
+    for d in 1..=3u32 {
+        let rows: Vec<Value> = (0..10)
+            .map(|i| json!({"$Timestamp": format!("2024-03-{d:02}T{i:02}:00:00Z"), "x": d * 100 + i, "c": "a"}))
+            .collect();
+        let (status, _) = api
+            .send(
+                &ingest,
+                "/api/v1/services/loans-api/inputs?model=loans&version=3",
+                "application/json",
+                None,
+                Value::Array(rows).to_string().into_bytes(),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    let export = |q: &str| format!("/api/v1/services/loans-api/export{q}");
+    // Days 2 and 3 (a date `to` includes its day), as CSV.
+    let (status, bytes) = api
+        .raw(
+            Some(&api.reader),
+            Method::GET,
+            &export("?from=2024-03-02&to=2024-03-03&format=csv"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&bytes)
+    );
+    let text = String::from_utf8(bytes).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 21, "a header and 20 records: {text}");
+    assert!(
+        lines[0].contains("$Timestamp") && lines[0].contains('x'),
+        "{}",
+        lines[0]
+    );
+    assert!(lines[1].starts_with("2024-03-02T00:00:00"), "{}", lines[1]);
+    assert!(text.contains(",300,") || text.contains(",300\n") || text.contains("300"));
+    assert!(!text.contains("2024-03-01"), "day 1 is outside the window");
+    // The whole stream as Parquet, of that model and version.
+    let (status, bytes) = api
+        .raw(
+            Some(&api.reader),
+            Method::GET,
+            &export("?model=loans&version=3"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReader::try_new(
+        axum::body::Bytes::from(bytes),
+        1024,
+    )
+    .unwrap();
+    let rows: usize = reader.map(|b| b.unwrap().num_rows()).sum();
+    assert_eq!(rows, 30);
+    // Errors name what is wrong.
+    for (q, status, needle) in [
+        ("?format=xlsx", StatusCode::BAD_REQUEST, "format"),
+        ("?stream=outputs", StatusCode::BAD_REQUEST, "stream"),
+        (
+            "?from=2024-03-05&to=2024-03-01",
+            StatusCode::BAD_REQUEST,
+            "empty",
+        ),
+        ("?from=yesterday", StatusCode::BAD_REQUEST, "from/to"),
+        (
+            "?stream=predictions",
+            StatusCode::NOT_FOUND,
+            "no collected records",
+        ),
+        ("?from=2025-01-01", StatusCode::NOT_FOUND, "in the window"),
+    ] {
+        let (got, body) = api
+            .call(Some(&api.reader), Method::GET, &export(q), None)
+            .await;
+        assert_eq!(got, status, "{q}: {body}");
+        assert!(body.to_string().contains(needle), "{q}: {body}");
+    }
+    // An ingest token sends; it does not read.
+    let (got, _) = api
+        .call(Some(&ingest), Method::GET, &export(""), None)
+        .await;
+    assert_eq!(got, StatusCode::FORBIDDEN);
 }
