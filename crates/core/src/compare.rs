@@ -265,10 +265,10 @@ impl BaselineProfile {
             let f = &mut features[i];
             f.corrected_pvalue = finite(adj);
             f.score = finite(adj);
-            if let (Some(t), Some(s)) = (f.threshold, f.score) {
-                if s < t {
-                    f.drift_reasons.insert(0, "distribution".into());
-                }
+            if let (Some(t), Some(s)) = (f.threshold, f.score)
+                && s < t
+            {
+                f.drift_reasons.insert(0, "distribution".into());
             }
         }
         for f in features.iter_mut() {
@@ -646,12 +646,11 @@ fn run_methods(
     report.method = Some(chosen.name().to_string());
     report.threshold = threshold;
     report.score = score;
-    if chosen.kind() != MetricKind::PValue {
-        if let (Some(s), Some(t)) = (score, threshold) {
-            if chosen.drifted(s, t) {
-                report.drift_reasons.push("distribution".into());
-            }
-        }
+    if chosen.kind() != MetricKind::PValue
+        && let (Some(s), Some(t)) = (score, threshold)
+        && chosen.drifted(s, t)
+    {
+        report.drift_reasons.push("distribution".into());
     }
 }
 

@@ -182,13 +182,13 @@ fn check_record(
         }
     }
     for id in [CORRELATION_ID, REQUEST_ID] {
-        if let Some(v) = record.get(id) {
-            if !(v.is_string() || v.is_null()) {
-                return Err(record_error(
-                    index,
-                    format!("{id} must be a string, not {v}"),
-                ));
-            }
+        if let Some(v) = record.get(id)
+            && !(v.is_string() || v.is_null())
+        {
+            return Err(record_error(
+                index,
+                format!("{id} must be a string, not {v}"),
+            ));
         }
     }
     Ok(())

@@ -62,14 +62,13 @@ impl Baselines {
         let profile = Arc::new(profile);
         let mut guard = self.cache.lock().expect("the cache lock is never poisoned");
         let (clock, map) = &mut *guard;
-        if map.len() >= CACHED_BASELINES {
-            if let Some(oldest) = map
+        if map.len() >= CACHED_BASELINES
+            && let Some(oldest) = map
                 .iter()
                 .min_by_key(|(_, (used, _))| *used)
                 .map(|(k, _)| k.clone())
-            {
-                map.remove(&oldest);
-            }
+        {
+            map.remove(&oldest);
         }
         map.insert(key, (*clock, profile.clone()));
         Ok(profile)

@@ -482,13 +482,13 @@ impl Store {
                 rule: "must name a file, directory, glob or URL".into(),
             });
         }
-        if let Some(f) = &d.format {
-            if !["csv", "parquet", "ndjson"].contains(&f.as_str()) {
-                problems.push(Invalid {
-                    field: "format".into(),
-                    rule: format!("must be csv, parquet or ndjson, not {f:?}"),
-                });
-            }
+        if let Some(f) = &d.format
+            && !["csv", "parquet", "ndjson"].contains(&f.as_str())
+        {
+            problems.push(Invalid {
+                field: "format".into(),
+                rule: format!("must be csv, parquet or ndjson, not {f:?}"),
+            });
         }
         if !problems.is_empty() {
             return Err(StoreError::Invalid(problems));

@@ -75,16 +75,16 @@ async fn check_against_data(state: &AppState, spec: &mut MonitorSpec) -> Result<
         }
         Err(e) => return Err(e.into()),
     };
-    if let Some(d) = &dataset {
-        if d.time_column.is_none() {
-            problems.push(invalid(
-                "target",
-                format!(
-                    "dataset {:?} has no time column, so it has no windows",
-                    d.name
-                ),
-            ));
-        }
+    if let Some(d) = &dataset
+        && d.time_column.is_none()
+    {
+        problems.push(invalid(
+            "target",
+            format!(
+                "dataset {:?} has no time column, so it has no windows",
+                d.name
+            ),
+        ));
     }
     for (feature, method) in &spec.feature_methods {
         if tidewatch_core::methods::by_name(method).is_none() {
@@ -262,21 +262,21 @@ pub async fn update(
             format!("is fixed at creation ({name:?}, not {n:?})"),
         );
     }
-    if let Some(v) = f.opt_string("frequency") {
-        if v.parse::<Frequency>().ok() != Some(spec.frequency) {
-            f.invalid(
-                "frequency",
-                format!("is fixed at creation ({}, not {v:?})", spec.frequency),
-            );
-        }
+    if let Some(v) = f.opt_string("frequency")
+        && v.parse::<Frequency>().ok() != Some(spec.frequency)
+    {
+        f.invalid(
+            "frequency",
+            format!("is fixed at creation ({}, not {v:?})", spec.frequency),
+        );
     }
-    if let Some(h) = f.opt_i64("latency_hours") {
-        if h != i64::from(spec.latency_hours) {
-            f.invalid(
-                "latency_hours",
-                format!("is fixed at creation ({}, not {h})", spec.latency_hours),
-            );
-        }
+    if let Some(h) = f.opt_i64("latency_hours")
+        && h != i64::from(spec.latency_hours)
+    {
+        f.invalid(
+            "latency_hours",
+            format!("is fixed at creation ({}, not {h})", spec.latency_hours),
+        );
     }
     apply(&mut f, &mut spec);
     let read = f.finish();

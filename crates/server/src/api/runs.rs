@@ -121,10 +121,10 @@ pub async fn backfill(
     let monitor = state.store.monitor(&name).await?;
     let from = day_field(&mut f, "from");
     let to = day_field(&mut f, "to");
-    if let (Some(a), Some(b)) = (from, to) {
-        if a > b {
-            f.invalid("from", format!("must not be after to ({a} is after {b})"));
-        }
+    if let (Some(a), Some(b)) = (from, to)
+        && a > b
+    {
+        f.invalid("from", format!("must not be after to ({a} is after {b})"));
     }
     f.finish()?;
     let (from, to) = (from.expect("checked"), to.expect("checked"));
@@ -249,10 +249,10 @@ pub async fn results(
     let to = instant(&mut f, "to");
     let include_adhoc = f.opt_bool("include_adhoc").unwrap_or(false);
     let run = f.opt_i64("run");
-    if let (Some(a), Some(b)) = (from, to) {
-        if a >= b {
-            f.invalid("from", format!("must be before to ({a} is not before {b})"));
-        }
+    if let (Some(a), Some(b)) = (from, to)
+        && a >= b
+    {
+        f.invalid("from", format!("must be before to ({a} is not before {b})"));
     }
     f.finish()?;
     let monitor = state.store.monitor(&name).await?;
