@@ -40,6 +40,30 @@ impl Client {
         Ok(Client::Local { state })
     }
 
+    /// The local store in `dir` with its collector open (the log's lock
+    /// held: no server may be collecting there meanwhile).
+    pub async fn local_collecting(dir: &std::path::Path) -> anyhow::Result<Client> {
+        let mut client = Client::local(dir).await?;
+        if let Client::Local { state } = &mut client {
+            let collector = tidewatch_server::collector::Collector::open(dir).with_context(|| {
+                format!(
+                    "opening the collector of {} (is a server running there? then give --server)",
+                    dir.display()
+                )
+            })?;
+            state.collector = Some(collector);
+        }
+        Ok(client)
+    }
+
+    /// The local collector, if this client has one.
+    pub fn collector(&self) -> Option<&tidewatch_server::collector::Collector> {
+        match self {
+            Client::Local { state } => state.collector.as_ref(),
+            Client::Remote { .. } => None,
+        }
+    }
+
     /// A server at `base`.
     pub fn remote(base: &str, token: Option<String>) -> anyhow::Result<Client> {
         if !(base.starts_with("http://") || base.starts_with("https://")) {
@@ -72,23 +96,61 @@ impl Client {
         Ok(value)
     }
 
+    /// Sends `method path` with raw `body` bytes and extra `headers`;
+    /// returns the answer's bytes when it is a 2xx, else the API's error.
+    pub async fn call_raw(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, String)],
+        body: Option<Vec<u8>>,
+    ) -> anyhow::Result<Vec<u8>> {
+        let (status, bytes) = self.exchange(method.clone(), path, headers, body).await?;
+        if !(200..300).contains(&status) {
+            let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+            let message = value["error"]["message"]
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| String::from_utf8_lossy(&bytes).into_owned());
+            bail!("{method} {path}: {status}: {message}");
+        }
+        Ok(bytes)
+    }
+
     async fn send(
         &self,
         method: Method,
         path: &str,
         body: Option<Value>,
     ) -> anyhow::Result<(u16, Vec<u8>)> {
+        let (headers, body) = match body {
+            Some(v) => (
+                vec![(
+                    header::CONTENT_TYPE.as_str(),
+                    "application/json".to_string(),
+                )],
+                Some(v.to_string().into_bytes()),
+            ),
+            None => (Vec::new(), None),
+        };
+        self.exchange(method, path, &headers, body).await
+    }
+
+    async fn exchange(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, String)],
+        body: Option<Vec<u8>>,
+    ) -> anyhow::Result<(u16, Vec<u8>)> {
         let uri = format!("/api/v1{path}");
         match self {
             Client::Local { state } => {
                 let mut req = Request::builder().method(method).uri(&uri);
-                let body = match body {
-                    Some(v) => {
-                        req = req.header(header::CONTENT_TYPE, "application/json");
-                        Body::from(v.to_string())
-                    }
-                    None => Body::empty(),
-                };
+                for (name, value) in headers {
+                    req = req.header(*name, value);
+                }
+                let body = body.map_or_else(Body::empty, Body::from);
                 let response = app(state.clone())
                     .oneshot(req.body(body).context("building the request")?)
                     .await
@@ -106,8 +168,11 @@ impl Client {
                 if let Some(t) = token {
                     req = req.bearer_auth(t);
                 }
-                if let Some(v) = body {
-                    req = req.json(&v);
+                for (name, value) in headers {
+                    req = req.header(*name, value);
+                }
+                if let Some(b) = body {
+                    req = req.body(b);
                 }
                 let response = req
                     .send()

@@ -10,6 +10,7 @@
 
 mod args;
 mod client;
+mod collect;
 mod monitoring;
 mod output;
 mod progress;
@@ -106,6 +107,13 @@ enum Command {
         place: monitoring::Place,
         #[command(flatten)]
         args: monitoring::ShowArgs,
+    },
+    /// Collected records: import the reference's folder layout, export a window.
+    Collect {
+        #[command(flatten)]
+        place: monitoring::Place,
+        #[command(subcommand)]
+        command: collect::CollectCommand,
     },
 }
 
@@ -533,6 +541,7 @@ fn run(cli: Cli, profile_options: &[String]) -> anyhow::Result<ExitCode> {
         Command::Backfill { place, args } => monitoring::backfill(&place, &args),
         Command::Results { place, args } => monitoring::results(&place, &args),
         Command::Show { place, args } => monitoring::show(&place, &args),
+        Command::Collect { place, command } => collect::collect(&place, &command),
     }
 }
 

@@ -35,7 +35,7 @@ pub struct Place {
 }
 
 impl Place {
-    async fn client(&self) -> anyhow::Result<Client> {
+    pub(crate) async fn client(&self) -> anyhow::Result<Client> {
         match &self.server {
             Some(url) => Client::remote(url, self.token.clone()),
             None => Client::local(&self.data_dir).await,
@@ -397,7 +397,7 @@ pub struct ShowArgs {
 }
 
 /// A path segment, percent-encoded.
-fn seg(s: &str) -> String {
+pub(crate) fn seg(s: &str) -> String {
     s.bytes()
         .map(|b| {
             if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
@@ -410,7 +410,7 @@ fn seg(s: &str) -> String {
 }
 
 /// A query string of the pairs that have values.
-fn query(pairs: &[(&str, Option<String>)]) -> String {
+pub(crate) fn query(pairs: &[(&str, Option<String>)]) -> String {
     let parts: Vec<String> = pairs
         .iter()
         .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", seg(v))))
@@ -422,14 +422,14 @@ fn query(pairs: &[(&str, Option<String>)]) -> String {
     }
 }
 
-fn print_json(v: &Value) -> anyhow::Result<()> {
+pub(crate) fn print_json(v: &Value) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     serde_json::to_writer_pretty(&mut out, v)?;
     writeln!(out)?;
     Ok(())
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
