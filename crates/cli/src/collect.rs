@@ -26,7 +26,7 @@ use crate::monitoring::{Place, query, runtime, seg};
 #[derive(Subcommand)]
 pub enum CollectCommand {
     /// Import a folder in the reference layout
-    /// (<service>/<model>/<version>/<inputs|predictions>/YYYY/MM/DD/<name>.csv),
+    /// (`<service>/<model>/<version>/<inputs|predictions>/YYYY/MM/DD/<name>.csv`),
     /// idempotently.
     Import {
         /// The folder.
