@@ -58,6 +58,9 @@ pub struct ServeArgs {
     /// Seconds between compactions of collected records into Parquet.
     #[arg(long, default_value_t = 60)]
     pub compact_every: u64,
+    /// MiB the collector leaves free on its disk: below that, batches get 429.
+    #[arg(long, default_value_t = 100)]
+    pub collect_min_free_mb: u64,
     /// The data directory.
     #[arg(long, env = "TIDEWATCH_HOME", default_value = "./tidewatch-data")]
     pub data_dir: PathBuf,
@@ -447,6 +450,7 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
             workers: args.workers,
             schedule_every: std::time::Duration::from_secs(args.schedule_every.max(1)),
             compact_every: std::time::Duration::from_secs(args.compact_every.max(1)),
+            collect_min_free_bytes: args.collect_min_free_mb.saturating_mul(1 << 20),
         };
         let dir = args.data_dir.display().to_string();
         tidewatch_server::service::serve(store, config, |addr| {

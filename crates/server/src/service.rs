@@ -31,6 +31,9 @@ pub struct ServeConfig {
     pub schedule_every: Duration,
     /// How often the collector's log is compacted into Parquet (default 60 s).
     pub compact_every: Duration,
+    /// Bytes the collector leaves free on its disk (default 100 MiB; see
+    /// [`crate::collector::Collector::min_free_bytes`]).
+    pub collect_min_free_bytes: u64,
 }
 
 impl Default for ServeConfig {
@@ -40,6 +43,7 @@ impl Default for ServeConfig {
             workers: 2,
             schedule_every: Duration::from_secs(60),
             compact_every: Duration::from_secs(60),
+            collect_min_free_bytes: crate::collector::MIN_FREE_BYTES,
         }
     }
 }
@@ -123,8 +127,9 @@ pub async fn serve(
     if requeued > 0 {
         eprintln!("tidewatch serve: {requeued} interrupted runs queued again");
     }
-    let collector =
+    let mut collector =
         crate::collector::Collector::open(store.dir()).map_err(std::io::Error::other)?;
+    collector.min_free_bytes = config.collect_min_free_bytes;
     tokio::spawn(compactor(collector.clone(), config.compact_every));
     let mut state = AppState::new(store);
     state.collector = Some(collector);

@@ -76,6 +76,10 @@ async fn ingest(
             message: busy.to_string(),
             retry_after_secs: 5,
         },
+        full @ CollectError::DiskFull { .. } => ApiError::Busy {
+            message: full.to_string(),
+            retry_after_secs: 60,
+        },
     })?;
     let status = if ack.duplicate {
         StatusCode::OK

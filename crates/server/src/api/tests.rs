@@ -775,6 +775,30 @@ async fn the_collector_stores_whole_batches_once_each_before_it_answers() {
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(response.headers()[header::RETRY_AFTER], "5");
     assert_eq!(collector.batches().unwrap().len(), 3);
+    // Less free disk than the floor: 429 naming the free bytes, nothing stored.
+    let mut cramped = api.state.collector.clone().unwrap();
+    cramped.min_free_bytes = u64::MAX / 2;
+    let mut full = AppState::new(api.state.store.clone());
+    full.collector = Some(cramped);
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri(uri)
+        .header(header::AUTHORIZATION, format!("Bearer {ingest}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from("[{\"x\": 1}]"))
+        .unwrap();
+    let response = app(full).oneshot(req).await.unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(response.headers()[header::RETRY_AFTER], "60");
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let body = String::from_utf8_lossy(&body);
+    assert!(
+        body.contains("bytes free") && body.contains("floor"),
+        "{body}"
+    );
+    assert_eq!(collector.batches().unwrap().len(), 3);
     // Reopened (a restart, once every handle of the first is gone: a log
     // has one writer): the key is remembered.
     drop(collector);

@@ -133,6 +133,17 @@ pub enum CollectError {
     /// until it is restarted (500).
     #[error("the write-ahead log could not be synced ({0}); restart the server")]
     Failed(String),
+    /// The disk holding the log has too little space left: try again later
+    /// (429), once compaction or an operator has freed some.
+    #[error(
+        "the disk holding the collector's log has {free} bytes free, below the collector's floor of {floor}: retry later"
+    )]
+    DiskFull {
+        /// Bytes free for this process.
+        free: u64,
+        /// The floor.
+        floor: u64,
+    },
     /// The log's backlog passed its limit: try again later (429).
     #[error("the collector's backlog is {backlog} bytes, past its limit of {limit}: retry later")]
     Busy {
@@ -172,6 +183,28 @@ pub struct Collector {
     /// Bytes the log may hold before batches are refused with 429 (default
     /// 8 GiB): the compaction backlog a slow or stopped compactor leaves.
     pub max_backlog_bytes: u64,
+    /// Bytes that must stay free on the log's disk after a batch is
+    /// written (default 100 MiB): below that, batches are refused with 429
+    /// rather than filling the disk the store and compaction need too.
+    pub min_free_bytes: u64,
+}
+
+/// Default [`Collector::min_free_bytes`].
+pub const MIN_FREE_BYTES: u64 = 100 << 20;
+
+/// Bytes free for unprivileged use on the file system holding `path`
+/// (`None` where that cannot be known).
+fn free_bytes(path: &Path) -> Option<u64> {
+    #[cfg(unix)]
+    {
+        let s = rustix::fs::statvfs(path).ok()?;
+        Some(s.f_bavail.saturating_mul(s.f_frsize))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
 }
 
 /// Default [`Collector::max_backlog_bytes`].
@@ -238,6 +271,7 @@ impl Collector {
             dir,
             limits: Limits::default(),
             max_backlog_bytes: MAX_BACKLOG_BYTES,
+            min_free_bytes: MIN_FREE_BYTES,
         })
     }
 
@@ -351,6 +385,14 @@ impl Collector {
                 .inner
                 .lock()
                 .expect("the collector lock is never poisoned");
+            if let Some(free) = free_bytes(&self.dir)
+                && free < self.min_free_bytes.saturating_add(payload.len() as u64)
+            {
+                return Err(CollectError::DiskFull {
+                    free,
+                    floor: self.min_free_bytes,
+                });
+            }
             let backlog = inner.wal.total_bytes();
             if backlog >= self.max_backlog_bytes {
                 return Err(CollectError::Busy {
