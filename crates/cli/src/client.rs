@@ -84,16 +84,18 @@ impl Client {
         path: &str,
         body: Option<Value>,
     ) -> anyhow::Result<Value> {
-        let (status, bytes) = self.send(method.clone(), path, body).await?;
-        let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        if !(200..300).contains(&status) {
-            let message = value["error"]["message"]
-                .as_str()
-                .map(str::to_string)
-                .unwrap_or_else(|| String::from_utf8_lossy(&bytes).into_owned());
-            bail!("{method} {path}: {status}: {message}");
-        }
-        Ok(value)
+        let (headers, body) = match body {
+            Some(v) => (
+                vec![(
+                    header::CONTENT_TYPE.as_str(),
+                    "application/json".to_string(),
+                )],
+                Some(v.to_string().into_bytes()),
+            ),
+            None => (Vec::new(), None),
+        };
+        let bytes = self.call_raw(method, path, &headers, body).await?;
+        Ok(serde_json::from_slice(&bytes).unwrap_or(Value::Null))
     }
 
     /// Sends `method path` with raw `body` bytes and extra `headers`;
@@ -115,25 +117,6 @@ impl Client {
             bail!("{method} {path}: {status}: {message}");
         }
         Ok(bytes)
-    }
-
-    async fn send(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> anyhow::Result<(u16, Vec<u8>)> {
-        let (headers, body) = match body {
-            Some(v) => (
-                vec![(
-                    header::CONTENT_TYPE.as_str(),
-                    "application/json".to_string(),
-                )],
-                Some(v.to_string().into_bytes()),
-            ),
-            None => (Vec::new(), None),
-        };
-        self.exchange(method, path, &headers, body).await
     }
 
     async fn exchange(

@@ -764,14 +764,7 @@ async fn the_collector_stores_whole_batches_once_each_before_it_answers() {
     full.max_backlog_bytes = 1;
     let mut busy = AppState::new(api.state.store.clone());
     busy.collector = Some(full);
-    let req = Request::builder()
-        .method(Method::POST)
-        .uri(uri)
-        .header(header::AUTHORIZATION, format!("Bearer {ingest}"))
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from("[{\"x\": 1}]"))
-        .unwrap();
-    let response = app(busy).oneshot(req).await.unwrap();
+    let response = one_record(busy, uri, &ingest).await;
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(response.headers()[header::RETRY_AFTER], "5");
     assert_eq!(collector.batches().unwrap().len(), 3);
@@ -780,14 +773,7 @@ async fn the_collector_stores_whole_batches_once_each_before_it_answers() {
     cramped.min_free_bytes = u64::MAX / 2;
     let mut full = AppState::new(api.state.store.clone());
     full.collector = Some(cramped);
-    let req = Request::builder()
-        .method(Method::POST)
-        .uri(uri)
-        .header(header::AUTHORIZATION, format!("Bearer {ingest}"))
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from("[{\"x\": 1}]"))
-        .unwrap();
-    let response = app(full).oneshot(req).await.unwrap();
+    let response = one_record(full, uri, &ingest).await;
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(response.headers()[header::RETRY_AFTER], "60");
     let body = axum::body::to_bytes(response.into_body(), usize::MAX)
@@ -818,6 +804,18 @@ async fn the_collector_stores_whole_batches_once_each_before_it_answers() {
         .unwrap();
     assert!(ack.duplicate);
     assert_eq!(reopened.batches().unwrap().len(), 3);
+}
+
+/// Sends a one-record batch to `uri` through a router on `state`.
+async fn one_record(state: AppState, uri: &str, token: &str) -> axum::response::Response {
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri(uri)
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from("[{\"x\": 1}]"))
+        .unwrap();
+    app(state).oneshot(req).await.unwrap()
 }
 
 #[tokio::test]
