@@ -30,6 +30,11 @@ impl Server {
     /// Starts `tidewatch serve` on a free port and waits for its
     /// "listening" line (readiness, not a sleep).
     fn start(home: &Path) -> Server {
+        Server::start_with(home, &[])
+    }
+
+    /// [`Server::start`] with more options.
+    fn start_with(home: &Path, extra: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_tidewatch"))
             .args([
                 "serve",
@@ -40,6 +45,7 @@ impl Server {
                 "--schedule-every",
                 "1",
             ])
+            .args(extra)
             .arg("--data-dir")
             .arg(home)
             .stdout(Stdio::piped())
@@ -652,4 +658,185 @@ fn batches_acknowledged_before_a_kill_are_all_there_once() {
     keys.sort();
     keys.dedup();
     assert_eq!(keys.len(), n, "a resent batch stored twice");
+}
+
+/// Whether a compaction was cut short in `home`: a segment still in the
+/// log whose parts were written already, or a part's temporary file.
+fn compaction_interrupted(home: &Path) -> bool {
+    let wal = home.join("collect/wal");
+    let segments: Vec<String> = std::fs::read_dir(&wal)
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| {
+                    let name = e.file_name().into_string().ok()?;
+                    Some(name.strip_prefix("seg-")?.strip_suffix(".wal")?.to_string())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut stack = vec![home.join("collect/data")];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if e.path().is_dir() {
+                stack.push(e.path());
+            } else if name.ends_with(".tmp")
+                || name
+                    .strip_prefix("part-")
+                    .and_then(|n| n.strip_suffix(".parquet"))
+                    .is_some_and(|n| segments.iter().any(|s| s == n))
+            {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+#[test]
+fn records_acknowledged_are_there_once_after_crashes_in_the_middle_of_compactions() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let token = |role: &str, service: Option<&str>| {
+        let mut args = vec!["token", "create", role, "--role", role];
+        if let Some(s) = service {
+            args.extend(["--service", s]);
+        }
+        args.extend(["--data-dir", home.to_str().unwrap()]);
+        let out = tidewatch(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    let (writer, reader) = (token("ingest", Some("loans-api")), token("read", None));
+    const ROWS: usize = 100;
+    const BATCHES: usize = 300;
+    // Each batch spans three days, so a segment compacts into several parts.
+    let batch = |k: usize| {
+        let rows: Vec<Value> = (0..ROWS)
+            .map(|i| {
+                json!({"id": k * ROWS + i, "x": (i % 17) as f64 * 0.5,
+                            "$Timestamp": format!("2024-03-{:02}T12:00:00Z", 1 + i % 3)})
+            })
+            .collect();
+        Value::Array(rows).to_string()
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = reqwest::Client::new();
+    // Sends batches `from..BATCHES` until the server is gone; returns the
+    // acknowledged ones.
+    let send = |url: String, from: usize| {
+        let (client, writer) = (client.clone(), writer.clone());
+        runtime.block_on(async move {
+            let mut ok = Vec::new();
+            for k in from..BATCHES {
+                let sent = client
+                    .post(&url)
+                    .bearer_auth(&writer)
+                    .header("content-type", "application/json")
+                    .header("idempotency-key", format!("b{k}"))
+                    .body(batch(k))
+                    .send()
+                    .await;
+                match sent {
+                    // 200: stored before the crash, answered now.
+                    Ok(r) if r.status().is_success() => ok.push(k),
+                    Ok(r) => panic!("batch {k}: {}", r.status()),
+                    Err(_) => break, // the server is gone
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            ok
+        })
+    };
+    let mut acked: Vec<usize> = Vec::new();
+    let mut next = 0;
+    // The server crashes at each point of a compaction in turn, the first
+    // time it reaches it; each restart resends from the first batch not
+    // acknowledged, and compacts what the crash left.
+    for point in [
+        "compact:part-written",
+        "compact:parts-written",
+        "compact:keys-saved",
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tidewatch"))
+            .args(["serve", "--bind", "127.0.0.1:0", "--compact-every", "1"])
+            .arg("--data-dir")
+            .arg(&home)
+            .env("TIDEWATCH_FAILPOINT", point)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap()
+            .to_string();
+        let newly = send(format!("{url}/api/v1/services/loans-api/inputs"), next);
+        let status = child.wait().unwrap();
+        assert!(!status.success(), "{point}: the server did not crash");
+        assert!(
+            compaction_interrupted(&home),
+            "{point}: no trace of a compaction cut short"
+        );
+        assert!(!newly.is_empty(), "{point}: nothing acknowledged");
+        next = newly.last().unwrap() + 1;
+        acked.extend(newly);
+    }
+    // Restarted without failure points: the rest is sent, the export
+    // compacts first and reads every part.
+    let server = Server::start(&home);
+    acked.extend(send(
+        format!("{}/api/v1/services/loans-api/inputs", server.url),
+        next,
+    ));
+    let (status, bytes) = runtime.block_on(async {
+        let r = client
+            .get(format!(
+                "{}/api/v1/services/loans-api/export?format=csv",
+                server.url
+            ))
+            .bearer_auth(&reader)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.bytes().await.unwrap())
+    });
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&bytes));
+    let text = String::from_utf8(bytes.to_vec()).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let id_col = header.iter().position(|h| *h == "id").unwrap();
+    let mut seen = vec![0u8; BATCHES * ROWS];
+    for line in lines {
+        let id: usize = line.split(',').nth(id_col).unwrap().parse().unwrap();
+        seen[id] += 1;
+    }
+    acked.sort();
+    acked.dedup();
+    assert_eq!(
+        acked,
+        (0..BATCHES).collect::<Vec<_>>(),
+        "every batch acknowledged"
+    );
+    assert!(
+        seen.iter().all(|&n| n == 1),
+        "every record exactly once: {:?}",
+        seen.iter()
+            .enumerate()
+            .filter(|(_, n)| **n != 1)
+            .take(5)
+            .collect::<Vec<_>>()
+    );
 }

@@ -187,6 +187,8 @@ pub struct Collector {
     /// written (default 100 MiB): below that, batches are refused with 429
     /// rather than filling the disk the store and compaction need too.
     pub min_free_bytes: u64,
+    /// The failure point the process ends at (see `crash_at`).
+    failpoint: Option<String>,
 }
 
 /// Default [`Collector::min_free_bytes`].
@@ -272,7 +274,21 @@ impl Collector {
             limits: Limits::default(),
             max_backlog_bytes: MAX_BACKLOG_BYTES,
             min_free_bytes: MIN_FREE_BYTES,
+            failpoint: std::env::var("TIDEWATCH_FAILPOINT").ok(),
         })
+    }
+
+    /// Ends the process at once (as a power cut would, without unwinding
+    /// or flushing) when the failure point `point` was named in
+    /// `TIDEWATCH_FAILPOINT` at start: how the tests crash the server at
+    /// exact points of a compaction. `compact:part-written` (after the
+    /// first part of a segment), `compact:parts-written` (every part, no
+    /// keys yet), `compact:keys-saved` (the segment not yet removed).
+    fn crash_at(&self, point: &str) {
+        if self.failpoint.as_deref() == Some(point) {
+            eprintln!("tidewatch: failure point {point} reached: aborting");
+            std::process::abort();
+        }
     }
 
     /// The log's folder.
@@ -551,13 +567,16 @@ impl Collector {
             for (p, records) in &parts {
                 tidewatch_data::collected::write_part(&root, p, part, records)?;
                 done.records += records.len();
+                self.crash_at("compact:part-written");
             }
             done.parts += parts.len();
+            self.crash_at("compact:parts-written");
             // The keys outlive the segment, so a retry after a restart is
             // still recognised.
             let keys_dir = self.keys_dir();
             let keys_file = keys_dir.join(format!("{part:020}.keys"));
             write_synced(&keys_dir, &keys_file, keys.as_bytes())?;
+            self.crash_at("compact:keys-saved");
             self.inner
                 .lock()
                 .expect("the collector lock is never poisoned")
