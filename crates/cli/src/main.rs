@@ -387,7 +387,7 @@ fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
     };
     let target_bar = progress.rows("target");
     let seed = compare_options.seed;
-    let (profile, target) = match &args.baseline {
+    let (profile, target, target_changes) = match &args.baseline {
         Some(path) => {
             let bytes =
                 std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
@@ -398,7 +398,7 @@ fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
                 .target(dataset.schema(), seed)
                 .context("reading the target")?;
             stream(&dataset, "target", &target_bar, |b| target.update(b))?;
-            (profile, target)
+            (profile, target, dataset.schema_changes().to_vec())
         }
         None => {
             let read_options = args
@@ -429,13 +429,14 @@ fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
             t?;
             let mut fitted = builder.finish().context("profiling the baseline")?;
             fitted.source = Some(source_of(&baseline, &read_options));
-            (fitted, target)
+            (fitted, target, target_data.schema_changes().to_vec())
         }
     };
     let target = target.finish().context("reading the target")?;
-    let report = profile
+    let mut report = profile
         .compare_target(target, &compare_options)
         .context("comparing the target with the baseline")?;
+    report.schema.target_changes = target_changes;
     let color = match args.color {
         ColorArg::Always => true,
         ColorArg::Never => false,

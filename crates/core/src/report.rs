@@ -92,6 +92,12 @@ pub struct SchemaDiff {
     pub target_only: Vec<String>,
     /// Columns on both sides whose types differ.
     pub type_mismatches: Vec<TypeMismatch>,
+    /// How the target's columns changed from one of its files to the next
+    /// (a collected service that added a field, stopped sending one, or
+    /// changed a type), one line per change naming the file and column;
+    /// the target is read as the union of its files' columns.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub target_changes: Vec<String>,
 }
 
 /// A column whose type differs between the sides.

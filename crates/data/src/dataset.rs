@@ -27,6 +27,7 @@ pub struct Dataset {
     /// Their format.
     pub format: Format,
     schema: SchemaRef,
+    schema_changes: Vec<String>,
     options: ReadOptions,
 }
 
@@ -74,6 +75,7 @@ impl Dataset {
             }
         }
         let first = &files[0];
+        let mut schema_changes = Vec::new();
         let schema = match format {
             Format::Csv => csv::infer_schema(
                 first,
@@ -85,8 +87,9 @@ impl Dataset {
                 ndjson::infer_schema(first, options.infer_rows, &options.column_types)?
             }
             Format::Parquet => {
-                let file_schema = parquet::schema(first)?;
-                csv::apply_overrides(first, file_schema.as_ref().clone(), &options.column_types)?
+                let union = parquet::union_schema(&files, options.window.as_ref())?;
+                schema_changes = union.changes;
+                csv::apply_overrides(first, union.schema.as_ref().clone(), &options.column_types)?
             }
         };
         let schema = Arc::new(schema);
@@ -101,8 +104,16 @@ impl Dataset {
             files,
             format,
             schema,
+            schema_changes,
             options: options.clone(),
         })
+    }
+
+    /// How the columns changed from file to file (Parquet files, which are
+    /// read as the union of their columns): one line per change, naming
+    /// the file and the column. Empty when every file has the same.
+    pub fn schema_changes(&self) -> &[String] {
+        &self.schema_changes
     }
 
     /// The columns every batch has.
@@ -218,13 +229,6 @@ impl Dataset {
                 raw = ndjson::read(path, self.schema.clone(), o.batch_size, o.bad_values)?;
             }
             Format::Parquet => {
-                let file_schema = parquet::schema(path)?;
-                if column_names(&file_schema) != column_names(&self.schema) {
-                    return Err(mismatch(format!(
-                        "columns {:?}",
-                        column_names(&file_schema)
-                    )));
-                }
                 let (batches, pruned) = parquet::read(path, o.batch_size, o.window.as_ref())?;
                 skipped = (pruned.row_groups, pruned.rows);
                 let schema = self.schema.clone();
@@ -278,8 +282,17 @@ fn conform(
         ..CastOptions::default()
     };
     let mut lost = BTreeMap::new();
-    let mut columns = Vec::with_capacity(batch.num_columns());
-    for (field, column) in schema.fields().iter().zip(batch.columns()) {
+    let mut columns = Vec::with_capacity(schema.fields().len());
+    for field in schema.fields() {
+        // By name: a file may lack a column of the dataset (all missing
+        // here) or hold it in a narrower type.
+        let Some(column) = batch.column_by_name(field.name()) else {
+            columns.push(arrow_array::new_null_array(
+                field.data_type(),
+                batch.num_rows(),
+            ));
+            continue;
+        };
         let cast =
             cast_with_options(column, field.data_type(), &options).map_err(|e| Error::Format {
                 path: path.to_path_buf(),
@@ -504,5 +517,107 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("different formats"), "{err}");
+    }
+
+    /// Writes `columns` (name, array) with a UTC microsecond time column
+    /// `t` at `day` noon of March 2024 as one Parquet file.
+    fn parquet_day(dir: &std::path::Path, day: i64, columns: Vec<(&str, arrow_array::ArrayRef)>) {
+        use arrow_array::TimestampMicrosecondArray;
+        let n = columns[0].1.len();
+        let noon = 1_709_294_400_000_000 + (day - 1) * 86_400_000_000;
+        let mut all: Vec<(&str, arrow_array::ArrayRef)> = vec![(
+            "t",
+            Arc::new(TimestampMicrosecondArray::from(vec![noon; n]).with_timezone("UTC")),
+        )];
+        all.extend(columns);
+        let batch = RecordBatch::try_from_iter(all).unwrap();
+        let file = std::fs::File::create(dir.join(format!("day-{day}.parquet"))).unwrap();
+        let mut w = ::parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+    }
+
+    #[test]
+    fn parquet_files_with_drifting_columns_read_as_their_union() {
+        use arrow_array::{Array, Float64Array, Int64Array, StringArray};
+        let dir = tempfile::tempdir().unwrap();
+        // Day 1: x whole numbers, c text. Day 2: x fractions, a new y.
+        // Day 3: x whole again, no c.
+        parquet_day(
+            dir.path(),
+            1,
+            vec![
+                ("x", Arc::new(Int64Array::from(vec![1, 2]))),
+                ("c", Arc::new(StringArray::from(vec!["a", "b"]))),
+            ],
+        );
+        parquet_day(
+            dir.path(),
+            2,
+            vec![
+                ("x", Arc::new(Float64Array::from(vec![2.5]))),
+                ("c", Arc::new(StringArray::from(vec!["a"]))),
+                ("y", Arc::new(Float64Array::from(vec![7.0]))),
+            ],
+        );
+        parquet_day(
+            dir.path(),
+            3,
+            vec![("x", Arc::new(Int64Array::from(vec![9])))],
+        );
+        let input = dir.path().to_str().unwrap();
+        let d = Dataset::open(input, &ReadOptions::default()).unwrap();
+        let names: Vec<String> = d
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        assert_eq!(names, ["t", "x", "c", "y"]);
+        assert_eq!(
+            d.schema().field_with_name("x").unwrap().data_type(),
+            &arrow_schema::DataType::Float64
+        );
+        let changes = d.schema_changes().join("\n");
+        assert!(
+            changes.contains("day-2.parquet: column \"x\" is Float64 here, Int64 before"),
+            "{changes}"
+        );
+        assert!(
+            changes.contains("day-2.parquet: new column \"y\""),
+            "{changes}"
+        );
+        assert!(
+            changes.contains("day-3.parquet: no column \"c\""),
+            "{changes}"
+        );
+        let (batches, _) = d.read_all().unwrap();
+        let batch = arrow_select::concat::concat_batches(&d.schema(), &batches).unwrap();
+        let x = batch.column_by_name("x").unwrap();
+        let x = x.as_any().downcast_ref::<Float64Array>().unwrap();
+        assert_eq!(
+            x.values().to_vec(),
+            vec![1.0, 2.0, 2.5, 9.0],
+            "nothing rounded"
+        );
+        let c = batch.column_by_name("c").unwrap();
+        assert_eq!((c.len(), c.null_count()), (4, 1), "day 3 has no c");
+        let y = batch.column_by_name("y").unwrap();
+        assert_eq!(y.null_count(), 3, "only day 2 has y");
+        // A window on day 3 alone: the columns of day 3, no drift to report.
+        let options = ReadOptions {
+            window: Some(TimeWindow::parse("t", Some("2024-03-03"), Some("2024-03-04")).unwrap()),
+            ..ReadOptions::default()
+        };
+        let d = Dataset::open(input, &options).unwrap();
+        let names: Vec<String> = d
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        assert_eq!(names, ["t", "x"]);
+        assert!(d.schema_changes().is_empty());
+        assert_eq!(d.read_all().unwrap().1.rows, 1);
     }
 }

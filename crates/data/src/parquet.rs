@@ -69,6 +69,131 @@ pub fn schema(path: &Path) -> Result<SchemaRef, Error> {
     Ok(open(path)?.schema().clone())
 }
 
+/// The columns of several Parquet files read as one dataset, and what
+/// changed from file to file: schema drift, as a collected service adds a
+/// field, stops sending one, or sends whole numbers one day and fractions
+/// the next.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnionSchema {
+    /// Every column of any file, in the order first seen; nullable. A
+    /// column whose type differs between files takes a type that holds
+    /// both: 64-bit float for integers and floats, 64-bit integer for
+    /// integers of other widths, text otherwise.
+    pub schema: SchemaRef,
+    /// One line per change, naming the file and the column.
+    pub changes: Vec<String>,
+}
+
+/// The type that holds values of both `a` and `b`.
+fn widen(a: &DataType, b: &DataType) -> DataType {
+    use DataType::*;
+    let int = |t: &DataType| matches!(t, Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32);
+    let float = |t: &DataType| matches!(t, Float16 | Float32 | Float64);
+    match (a, b) {
+        _ if a == b => a.clone(),
+        _ if int(a) && int(b) => Int64,
+        _ if (int(a) || float(a)) && (int(b) || float(b)) => Float64,
+        _ => Utf8,
+    }
+}
+
+/// The union of the columns of `files` (see [`UnionSchema`]); with
+/// `window`, only of the files that may hold rows in it (a column a
+/// service stopped sending long ago is not part of this week's data). If
+/// no file may, the first file's columns.
+pub fn union_schema(
+    files: &[std::path::PathBuf],
+    window: Option<&TimeWindow>,
+) -> Result<UnionSchema, Error> {
+    let mut fields: Vec<arrow_schema::Field> = Vec::new();
+    let mut changes = Vec::new();
+    let mut seen_any = false;
+    for path in files {
+        let builder = open(path)?;
+        if let Some(w) = window
+            && !builder.metadata().row_groups().is_empty()
+            && kept_row_groups(&builder, w).is_some_and(|keep| keep.is_empty())
+        {
+            continue;
+        }
+        let schema = builder.schema().clone();
+        let name = path.display();
+        if seen_any {
+            for f in &fields {
+                if schema.field_with_name(f.name()).is_err() {
+                    changes.push(format!("{name}: no column {:?}", f.name()));
+                }
+            }
+        }
+        for field in schema.fields() {
+            match fields.iter_mut().find(|f| f.name() == field.name()) {
+                None => {
+                    if seen_any {
+                        changes.push(format!(
+                            "{name}: new column {:?} ({})",
+                            field.name(),
+                            field.data_type()
+                        ));
+                    }
+                    fields.push(field.as_ref().clone().with_nullable(true));
+                }
+                Some(f) if f.data_type() != field.data_type() => {
+                    let wide = widen(f.data_type(), field.data_type());
+                    changes.push(format!(
+                        "{name}: column {:?} is {} here, {} before: read as {wide}",
+                        field.name(),
+                        field.data_type(),
+                        f.data_type()
+                    ));
+                    *f = f.clone().with_data_type(wide);
+                }
+                Some(_) => {}
+            }
+        }
+        seen_any = true;
+    }
+    if !seen_any && let Some(first) = files.first() {
+        return Ok(UnionSchema {
+            schema: schema(first)?,
+            changes,
+        });
+    }
+    Ok(UnionSchema {
+        schema: std::sync::Arc::new(arrow_schema::Schema::new(fields)),
+        changes,
+    })
+}
+
+/// The row groups of a file that may hold rows in `window`; `None` when
+/// the file's time column has no statistics to tell.
+fn kept_row_groups(
+    builder: &ParquetRecordBatchReaderBuilder<Source>,
+    window: &TimeWindow,
+) -> Option<Vec<usize>> {
+    let unit = match builder
+        .schema()
+        .field_with_name(&window.column)
+        .map(|f| f.data_type())
+    {
+        Ok(DataType::Timestamp(unit, _)) => *unit,
+        Ok(DataType::Date32) => TimeUnit::Second,
+        _ => return None,
+    };
+    let leaf = builder
+        .metadata()
+        .file_metadata()
+        .schema_descr()
+        .columns()
+        .iter()
+        .position(|c| c.path().parts() == [window.column.as_str()])?;
+    let row_groups = builder.metadata().row_groups();
+    Some(
+        (0..row_groups.len())
+            .filter(|&i| may_hold(&row_groups[i], leaf, unit, window))
+            .collect(),
+    )
+}
+
 /// A stream of record batches.
 pub type RecordBatches = Box<dyn Iterator<Item = Result<RecordBatch, Error>> + Send>;
 
@@ -92,36 +217,16 @@ pub fn read(
 ) -> Result<(RecordBatches, Pruned), Error> {
     let mut builder = open(path)?.with_batch_size(batch_size);
     let mut pruned = Pruned::default();
-    if let Some(window) = window {
-        let unit = match builder
-            .schema()
-            .field_with_name(&window.column)
-            .map(|f| f.data_type())
-        {
-            Ok(DataType::Timestamp(unit, _)) => Some(*unit),
-            Ok(DataType::Date32) => Some(TimeUnit::Second),
-            _ => None,
-        };
-        let leaf = builder
-            .metadata()
-            .file_metadata()
-            .schema_descr()
-            .columns()
-            .iter()
-            .position(|c| c.path().parts() == [window.column.as_str()]);
-        if let (Some(unit), Some(leaf)) = (unit, leaf) {
-            let row_groups = builder.metadata().row_groups();
-            let keep: Vec<usize> = (0..row_groups.len())
-                .filter(|&i| may_hold(&row_groups[i], leaf, unit, window))
-                .collect();
-            for (i, rg) in row_groups.iter().enumerate() {
-                if !keep.contains(&i) {
-                    pruned.row_groups += 1;
-                    pruned.rows += rg.num_rows().max(0) as u64;
-                }
+    if let Some(window) = window
+        && let Some(keep) = kept_row_groups(&builder, window)
+    {
+        for (i, rg) in builder.metadata().row_groups().iter().enumerate() {
+            if !keep.contains(&i) {
+                pruned.row_groups += 1;
+                pruned.rows += rg.num_rows().max(0) as u64;
             }
-            builder = builder.with_row_groups(keep);
         }
+        builder = builder.with_row_groups(keep);
     }
     let reader = builder.build().map_err(|e| Error::Format {
         path: path.to_path_buf(),

@@ -287,6 +287,7 @@ async fn compare(
     // Reading and comparing are blocking work: off the async threads.
     tokio::task::spawn_blocking(move || {
         let data = Dataset::open(&input, &read).map_err(|e| e.to_string())?;
+        let schema_changes = data.schema_changes().to_vec();
         let mut target = profile
             .target(data.schema(), options.seed)
             .map_err(|e| e.to_string())?;
@@ -307,9 +308,10 @@ async fn compare(
             ));
         }
         let target = target.finish().map_err(|e| e.to_string())?;
-        let report = profile
+        let mut report = profile
             .compare_target(target, &options)
             .map_err(|e| e.to_string())?;
+        report.schema.target_changes = schema_changes;
         Ok((report, threshold))
     })
     .await

@@ -1114,3 +1114,117 @@ async fn a_window_of_collected_records_exports_as_parquet_or_csv() {
         .await;
     assert_eq!(got, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn schema_drift_in_collected_data_is_read_and_shows_in_the_run() {
+    let api = Api::new().await;
+    let (_, ingest) = api
+        .state
+        .store
+        .create_ingest_token("w", "loans-api")
+        .await
+        .unwrap();
+    let collector = api.state.collector.clone().unwrap();
+    // Monday: x whole numbers. Tuesday (compacted into another part): x
+    // with fractions and a new field z.
+    for (d, fraction, extra) in [(4u32, 0.0, false), (5, 0.5, true)] {
+        let rows: Vec<Value> = (0..300)
+            .map(|i| {
+                let mut r = json!({
+                    "$Timestamp": format!("2024-03-{d:02}T{:02}:{:02}:00Z", i % 24, i % 60),
+                    "x": if fraction == 0.0 { json!((i * 37) % 101) } else { json!(((i * 37) % 101) as f64 + fraction) },
+                    "c": (["a", "b", "c"][i % 3]),
+                });
+                if extra {
+                    r["z"] = json!(i);
+                }
+                r
+            })
+            .collect();
+        let (status, _) = api
+            .send(
+                &ingest,
+                "/api/v1/services/loans-api/inputs",
+                "application/json",
+                None,
+                Value::Array(rows).to_string().into_bytes(),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+        collector.compact(true).unwrap();
+    }
+    let base = api.path("train.csv");
+    write_csv(&base, 7, 60, 0.0, 99);
+    let target = collector.data_root().join("loans-api/_/_/inputs");
+    for body in [
+        json!({"name": "train", "input": base}),
+        json!({"name": "collected", "input": target, "time_column": "$Timestamp"}),
+    ] {
+        let (status, answer) = api
+            .admin(Method::POST, "/api/v1/datasets", Some(body))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{answer}");
+    }
+    for (uri, body) in [
+        (
+            "/api/v1/baselines",
+            json!({"name": "training", "dataset": "train", "exclude": ["timestamp"]}),
+        ),
+        (
+            "/api/v1/monitors",
+            json!({"name": "weekly", "baseline": "training", "target": "collected",
+                   "frequency": "week", "enabled": false}),
+        ),
+    ] {
+        let (status, answer) = api.admin(Method::POST, uri, Some(body)).await;
+        assert_eq!(status, StatusCode::CREATED, "{answer}");
+    }
+    let (status, run) = api
+        .admin(
+            Method::POST,
+            "/api/v1/monitors/weekly/runs",
+            Some(json!({"date": "2024-03-04"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{run}");
+    while crate::runner::run_next(&api.state.store, &api.state.baselines)
+        .await
+        .unwrap()
+        .is_some()
+    {}
+    let id = run["id"]
+        .as_i64()
+        .or(run["runs"][0]["id"].as_i64())
+        .unwrap();
+    let (_, run) = api
+        .admin(Method::GET, &format!("/api/v1/runs/{id}"), None)
+        .await;
+    assert_eq!(run["state"], "succeeded", "{run}");
+    let (status, report) = api
+        .admin(Method::GET, &format!("/api/v1/runs/{id}/report"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    let schema = &report["schema"];
+    assert!(
+        schema["target_only"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("z")),
+        "{schema}"
+    );
+    let changes = schema["target_changes"].to_string();
+    assert!(
+        changes.contains("new column \\\"z\\\"")
+            && changes.contains("column \\\"x\\\" is Float64 here, Int64 before"),
+        "{changes}"
+    );
+    // Both days' rows were read: x's fractions were not cut off.
+    let x = report["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "x")
+        .unwrap();
+    assert_eq!(x["rows"][1], 600, "{x}");
+    assert_eq!(x["summary"]["target"]["max"], 100.5, "{x}");
+}
