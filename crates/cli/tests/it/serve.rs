@@ -35,16 +35,14 @@ impl Server {
 
     /// [`Server::start`] with more options.
     fn start_with(home: &Path, extra: &[&str]) -> Server {
+        let bind: &[&str] = if extra.contains(&"--bind") {
+            &[]
+        } else {
+            &["--bind", "127.0.0.1:0"]
+        };
         let mut child = Command::new(env!("CARGO_BIN_EXE_tidewatch"))
-            .args([
-                "serve",
-                "--bind",
-                "127.0.0.1:0",
-                "--workers",
-                "2",
-                "--schedule-every",
-                "1",
-            ])
+            .args(["serve", "--workers", "2", "--schedule-every", "1"])
+            .args(bind)
             .args(extra)
             .arg("--data-dir")
             .arg(home)
@@ -838,5 +836,117 @@ fn records_acknowledged_are_there_once_after_crashes_in_the_middle_of_compaction
             .filter(|(_, n)| **n != 1)
             .take(5)
             .collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn the_rust_client_batches_retries_until_the_server_is_up_and_stores_once() {
+    use tidewatch_client::{ClientError, Sender};
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let token = |role: &str, service: Option<&str>| {
+        let mut args = vec!["token", "create", role, "--role", role];
+        if let Some(s) = service {
+            args.extend(["--service", s]);
+        }
+        args.extend(["--data-dir", home.to_str().unwrap()]);
+        let out = tidewatch(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    let (writer, reader) = (token("ingest", Some("loans-api")), token("read", None));
+    // A free port, for a server that starts after the client.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let sending = {
+        let (base, writer) = (base.clone(), writer.clone());
+        runtime.spawn(async move {
+            let mut s = Sender::new(&base, "loans-api", &writer).model("loans", "3");
+            s.max_attempts = 40;
+            s.backoff = Duration::from_millis(50);
+            s.max_backoff = Duration::from_millis(200);
+            let mut acks = Vec::new();
+            for i in 0..2500u32 {
+                let mut r = serde_json::Map::new();
+                r.insert("id".into(), json!(i));
+                r.insert("x".into(), json!(f64::from(i) / 10.0));
+                if let Some(ack) = s.record(r, Some(format!("c{i}"))).await.unwrap() {
+                    acks.push(ack);
+                }
+            }
+            acks.extend(s.flush().await.unwrap());
+            acks
+        })
+    };
+    std::thread::sleep(Duration::from_millis(700));
+    let port_arg = format!("127.0.0.1:{port}");
+    let server = Server::start_with(&home, &["--bind", &port_arg]);
+    let acks = runtime.block_on(sending).unwrap();
+    assert_eq!(acks.len(), 3, "{acks:?}");
+    assert!(
+        acks[0].attempts > 1,
+        "the first batch waited for the server: {acks:?}"
+    );
+    assert_eq!(
+        acks.iter().map(|a| a.records).sum::<u64>(),
+        2500,
+        "{acks:?}"
+    );
+    // Stored once each.
+    let (status, text) = runtime.block_on(async {
+        let r = reqwest::Client::new()
+            .get(format!(
+                "{}/api/v1/services/loans-api/export?format=csv",
+                server.url
+            ))
+            .bearer_auth(&reader)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    });
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(text.lines().count(), 2501, "a header and 2,500 records");
+    // A bad record is refused at once, naming it; the batch stays buffered.
+    let refused = runtime.block_on(async {
+        let mut s = Sender::new(&server.url, "loans-api", &writer);
+        let mut r = serde_json::Map::new();
+        r.insert("nested".into(), json!({"a": 1}));
+        s.record(r, None).await.unwrap();
+        let e = s.flush().await.unwrap_err();
+        (e, s.pending())
+    });
+    assert!(
+        matches!(&refused.0, ClientError::Refused { status: 400, message } if message.contains("record 0") || message.contains("nested")),
+        "{}",
+        refused.0
+    );
+    assert_eq!(refused.1, 1);
+    drop(server);
+    // A collector out of disk answers 429: retried, then given up, naming it.
+    let server = Server::start_with(&home, &["--collect-min-free-mb", "1000000000"]);
+    let gave_up = runtime.block_on(async {
+        let mut s = Sender::new(&server.url, "loans-api", &writer);
+        s.max_attempts = 3;
+        s.backoff = Duration::from_millis(10);
+        s.max_backoff = Duration::from_millis(20);
+        s.record(serde_json::Map::new(), None).await.unwrap();
+        s.flush().await.unwrap_err()
+    });
+    assert!(
+        matches!(&gave_up, ClientError::GaveUp { attempts: 3, last } if last.starts_with("429")),
+        "{gave_up}"
     );
 }
