@@ -61,6 +61,10 @@ pub struct ServeArgs {
     /// MiB the collector leaves free on its disk: below that, batches get 429.
     #[arg(long, default_value_t = 100)]
     pub collect_min_free_mb: u64,
+    /// Days the collector remembers a batch's Idempotency-Key: a batch sent
+    /// again later than that is stored again.
+    #[arg(long, default_value_t = 7)]
+    pub collect_key_days: u64,
     /// The data directory.
     #[arg(long, env = "TIDEWATCH_HOME", default_value = "./tidewatch-data")]
     pub data_dir: PathBuf,
@@ -451,6 +455,9 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
             schedule_every: std::time::Duration::from_secs(args.schedule_every.max(1)),
             compact_every: std::time::Duration::from_secs(args.compact_every.max(1)),
             collect_min_free_bytes: args.collect_min_free_mb.saturating_mul(1 << 20),
+            collect_key_retention: std::time::Duration::from_secs(
+                args.collect_key_days.saturating_mul(24 * 3600),
+            ),
         };
         let dir = args.data_dir.display().to_string();
         tidewatch_server::service::serve(store, config, |addr| {

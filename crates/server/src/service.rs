@@ -34,6 +34,9 @@ pub struct ServeConfig {
     /// Bytes the collector leaves free on its disk (default 100 MiB; see
     /// [`crate::collector::Collector::min_free_bytes`]).
     pub collect_min_free_bytes: u64,
+    /// How long the collector keeps the idempotency keys of batches
+    /// (default 7 days).
+    pub collect_key_retention: Duration,
 }
 
 impl Default for ServeConfig {
@@ -44,6 +47,7 @@ impl Default for ServeConfig {
             schedule_every: Duration::from_secs(60),
             compact_every: Duration::from_secs(60),
             collect_min_free_bytes: crate::collector::MIN_FREE_BYTES,
+            collect_key_retention: crate::collector::KEY_RETENTION,
         }
     }
 }
@@ -130,6 +134,7 @@ pub async fn serve(
     let mut collector =
         crate::collector::Collector::open(store.dir()).map_err(std::io::Error::other)?;
     collector.min_free_bytes = config.collect_min_free_bytes;
+    collector.key_retention = config.collect_key_retention;
     tokio::spawn(compactor(collector.clone(), config.compact_every));
     let mut state = AppState::new(store);
     state.collector = Some(collector);

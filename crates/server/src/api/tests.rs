@@ -1228,3 +1228,41 @@ async fn schema_drift_in_collected_data_is_read_and_shows_in_the_run() {
     assert_eq!(x["rows"][1], 600, "{x}");
     assert_eq!(x["summary"]["target"]["max"], 100.5, "{x}");
 }
+
+#[tokio::test]
+async fn idempotency_keys_are_forgotten_after_their_retention() {
+    let api = Api::new().await;
+    let (_, ingest) = api
+        .state
+        .store
+        .create_ingest_token("w", "loans-api")
+        .await
+        .unwrap();
+    let uri = "/api/v1/services/loans-api/inputs";
+    let body = || br#"[{"x": 1}]"#.to_vec();
+    let (status, _) = api
+        .send(&ingest, uri, "application/json", Some("k1"), body())
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let collector = api.state.collector.clone().unwrap();
+    // Within the retention (7 days by default): remembered after compaction.
+    let done = collector.compact(true).unwrap();
+    assert_eq!(done.pruned_keys, 0);
+    let (status, _) = api
+        .send(&ingest, uri, "application/json", Some("k1"), body())
+        .await;
+    assert_eq!(status, StatusCode::OK, "a repeat");
+    let keys_dir = collector.dir().parent().unwrap().join("keys");
+    assert_eq!(std::fs::read_dir(&keys_dir).unwrap().count(), 1);
+    // Past it: the key's file goes, and the same key is a new batch.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let mut forgetful = collector.clone();
+    forgetful.key_retention = std::time::Duration::from_millis(10);
+    let done = forgetful.compact(true).unwrap();
+    assert_eq!(done.pruned_keys, 1);
+    assert_eq!(std::fs::read_dir(&keys_dir).unwrap().count(), 0);
+    let (status, _) = api
+        .send(&ingest, uri, "application/json", Some("k1"), body())
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "forgotten, so stored again");
+}

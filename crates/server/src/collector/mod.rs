@@ -187,9 +187,16 @@ pub struct Collector {
     /// written (default 100 MiB): below that, batches are refused with 429
     /// rather than filling the disk the store and compaction need too.
     pub min_free_bytes: u64,
+    /// How long the idempotency keys of compacted batches are kept
+    /// (default 7 days): a batch sent again later than that is stored
+    /// again. Keys are pruned by [`Collector::compact`].
+    pub key_retention: std::time::Duration,
     /// The failure point the process ends at (see `crash_at`).
     failpoint: Option<String>,
 }
+
+/// Default [`Collector::key_retention`].
+pub const KEY_RETENTION: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
 
 /// Default [`Collector::min_free_bytes`].
 pub const MIN_FREE_BYTES: u64 = 100 << 20;
@@ -274,6 +281,7 @@ impl Collector {
             limits: Limits::default(),
             max_backlog_bytes: MAX_BACKLOG_BYTES,
             min_free_bytes: MIN_FREE_BYTES,
+            key_retention: KEY_RETENTION,
             failpoint: std::env::var("TIDEWATCH_FAILPOINT").ok(),
         })
     }
@@ -584,7 +592,45 @@ impl Collector {
                 .remove(&path)?;
             done.segments += 1;
         }
+        done.pruned_keys = self.prune_keys()?;
         Ok(done)
+    }
+
+    /// Forgets the idempotency keys of batches received more than
+    /// [`Collector::key_retention`] ago: the files that hold them (by their
+    /// time of writing, which is after every receipt in them) and their
+    /// entries in memory. Returns the files removed.
+    fn prune_keys(&self) -> Result<usize, CompactError> {
+        let now = std::time::SystemTime::now();
+        let Some(cutoff) = now.checked_sub(self.key_retention) else {
+            return Ok(0);
+        };
+        let dir = self.keys_dir();
+        let mut removed = 0;
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            let old = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t < cutoff);
+            if old && path.extension().is_some_and(|e| e == "keys") {
+                std::fs::remove_file(&path).map_err(|source| CompactError::Io {
+                    path: path.clone(),
+                    source,
+                })?;
+                removed += 1;
+            }
+        }
+        // Receipt times are RFC 3339 in UTC with microseconds: they order
+        // as text.
+        let cutoff =
+            chrono::DateTime::<Utc>::from(cutoff).to_rfc3339_opts(SecondsFormat::Micros, true);
+        self.inner
+            .lock()
+            .expect("the collector lock is never poisoned")
+            .seen
+            .retain(|_, (ack, _)| ack.received_at >= cutoff);
+        Ok(removed)
     }
 }
 
@@ -597,6 +643,8 @@ pub struct Compacted {
     pub parts: usize,
     /// Records written.
     pub records: usize,
+    /// Files of idempotency keys older than the retention, removed.
+    pub pruned_keys: usize,
 }
 
 /// Why a compaction stopped (what was done so far stays done; the rest is
