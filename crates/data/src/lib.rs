@@ -39,6 +39,7 @@ pub mod csv;
 mod csv_chunks;
 pub mod dataset;
 pub mod files;
+pub mod join;
 pub mod ndjson;
 pub mod parquet;
 pub mod records;

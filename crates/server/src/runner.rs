@@ -10,7 +10,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
 use tidewatch_core::{BaselineProfile, CompareOptions, ProfileBuilder, ProfileOptions};
+use tidewatch_data::join::Predictions;
 use tidewatch_data::window::TimeWindow;
 use tidewatch_data::{BadValues, ColumnType, Dataset, ReadOptions};
 use tidewatch_store::{BaselineRecord, Run, RunState, Store, StoreError};
@@ -136,14 +139,81 @@ pub fn read_options(dataset: &tidewatch_store::Dataset) -> Result<ReadOptions, S
                     options.column_types.insert(column.clone(), t);
                 }
             }
+            // The join, read by `join_of`.
+            "predictions" | "join_on" => {
+                if !v.is_string() {
+                    return Err(format!("options.{key}: must be a string, not {v}"));
+                }
+            }
             other => {
                 return Err(format!(
-                    "options.{other}: unknown (known: delimiter, quote, header, column_types, bad_values)"
+                    "options.{other}: unknown (known: delimiter, quote, header, column_types, bad_values, predictions, join_on)"
                 ));
             }
         }
     }
     Ok(options)
+}
+
+/// Predictions are read this far beyond the window on each side: a
+/// prediction is logged a moment after its input, which may lie on the
+/// other side of a window's edge.
+const PREDICTION_MARGIN_MICROS: i64 = 3_600_000_000;
+
+/// The dataset's records with their predictions joined, when its options
+/// name a `predictions` input (joined on `join_on`, default
+/// `$CorrelationId`, left outer: see [`tidewatch_data::join`]).
+struct Source {
+    data: Dataset,
+    join: Option<(Predictions, SchemaRef)>,
+}
+
+impl Source {
+    fn open(dataset: &tidewatch_store::Dataset, read: &ReadOptions) -> Result<Source, String> {
+        let data = Dataset::open(&dataset.input, read).map_err(|e| e.to_string())?;
+        let option = |k: &str| dataset.options.get(k).and_then(|v| v.as_str());
+        let Some(input) = option("predictions") else {
+            return Ok(Source { data, join: None });
+        };
+        let key = option("join_on").unwrap_or(tidewatch_data::records::CORRELATION_ID);
+        let mut around = ReadOptions {
+            window: read.window.clone(),
+            ..ReadOptions::default()
+        };
+        if let Some(w) = &mut around.window {
+            w.column = tidewatch_data::records::TIMESTAMP.to_string();
+            w.from = w.from.map(|f| f - PREDICTION_MARGIN_MICROS);
+            w.to = w.to.map(|t| t + PREDICTION_MARGIN_MICROS);
+        }
+        let predictions = match Dataset::open(input, &around) {
+            Ok(p) => Predictions::read(&p, key).map_err(|e| format!("predictions: {e}"))?,
+            // Nothing predicted yet: nothing to join.
+            Err(tidewatch_data::Error::NoFiles { .. }) => Predictions::none(key),
+            Err(e) => return Err(format!("predictions: {e}")),
+        };
+        let schema = predictions
+            .joined_schema(&data.schema())
+            .map_err(|e| e.to_string())?;
+        Ok(Source {
+            data,
+            join: Some((predictions, schema)),
+        })
+    }
+
+    fn schema(&self) -> SchemaRef {
+        match &self.join {
+            Some((_, schema)) => schema.clone(),
+            None => self.data.schema(),
+        }
+    }
+
+    /// A batch of the records, joined.
+    fn joined(&self, batch: RecordBatch) -> Result<RecordBatch, String> {
+        match &self.join {
+            Some((p, schema)) => p.attach(&batch, schema).map_err(|e| e.to_string()),
+            None => Ok(batch),
+        }
+    }
 }
 
 /// Fits a baseline profile of `dataset` (optionally within `[from, to)`
@@ -165,13 +235,13 @@ pub fn fit_baseline(
             TimeWindow::parse(column, from.as_deref(), to.as_deref()).map_err(|e| e.to_string())?,
         );
     }
-    let data = Dataset::open(&dataset.input, &read).map_err(|e| e.to_string())?;
-    let mut builder = ProfileBuilder::new(data.schema(), options).map_err(|e| e.to_string())?;
+    let source = Source::open(dataset, &read)?;
+    let data = &source.data;
+    let mut builder = ProfileBuilder::new(source.schema(), options).map_err(|e| e.to_string())?;
     let mut batches = data.batches();
     for batch in batches.by_ref() {
-        builder
-            .update(&batch.map_err(|e| e.to_string())?)
-            .map_err(|e| e.to_string())?;
+        let batch = source.joined(batch.map_err(|e| e.to_string())?)?;
+        builder.update(&batch).map_err(|e| e.to_string())?;
     }
     if batches.report().rows == 0 {
         return Err(batches.empty_error().to_string());
@@ -283,20 +353,20 @@ async fn compare(
         from: Some(window.start.timestamp_micros()),
         to: Some(window.end.timestamp_micros()),
     });
-    let input = dataset.input.clone();
     // Reading and comparing are blocking work: off the async threads.
     tokio::task::spawn_blocking(move || {
-        let data = Dataset::open(&input, &read).map_err(|e| e.to_string())?;
+        let source = Source::open(&dataset, &read)?;
+        let data = &source.data;
         let schema_changes = data.schema_changes().to_vec();
         let mut target = profile
-            .target(data.schema(), options.seed)
+            .target(source.schema(), options.seed)
             .map_err(|e| e.to_string())?;
         let mut batches = data.batches();
         for batch in batches.by_ref() {
             if cancelled.load(Ordering::Relaxed) {
                 return Err("cancelled".to_string());
             }
-            let batch = batch.map_err(|e| e.to_string())?;
+            let batch = source.joined(batch.map_err(|e| e.to_string())?)?;
             target.update(&batch).map_err(|e| e.to_string())?;
         }
         if target.rows() < MIN_TARGET_ROWS {

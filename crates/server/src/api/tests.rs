@@ -1266,3 +1266,144 @@ async fn idempotency_keys_are_forgotten_after_their_retention() {
         .await;
     assert_eq!(status, StatusCode::CREATED, "forgotten, so stored again");
 }
+
+#[tokio::test]
+async fn predictions_joined_to_inputs_are_monitored_as_features() {
+    let api = Api::new().await;
+    let (_, ingest) = api
+        .state
+        .store
+        .create_ingest_token("w", "loans-api")
+        .await
+        .unwrap();
+    let collector = api.state.collector.clone().unwrap();
+    // Two days of inputs; predictions for all but every tenth, whose
+    // score moves up on the second day while the inputs stay alike.
+    for (d, shift) in [(4u32, 0.0), (5, 0.5)] {
+        let ts = |i: usize| format!("2024-03-{d:02}T{:02}:{:02}:{:02}Z", i % 24, i % 60, i % 7);
+        let inputs: Vec<Value> = (0..400)
+            .map(|i| {
+                json!({"$Timestamp": ts(i), "$CorrelationId": format!("{d}-{i}"),
+                            "x": ((i * 37) % 101) as f64})
+            })
+            .collect();
+        let predictions: Vec<Value> = (0..400)
+            .filter(|i| i % 10 != 0)
+            .map(|i| {
+                json!({"$Timestamp": ts(i), "$CorrelationId": format!("{d}-{i}"),
+                            "score": ((i * 53) % 97) as f64 / 97.0 + shift})
+            })
+            .collect();
+        for (stream, body) in [("inputs", inputs), ("predictions", predictions)] {
+            let (status, _) = api
+                .send(
+                    &ingest,
+                    &format!("/api/v1/services/loans-api/{stream}?model=loans&version=3"),
+                    "application/json",
+                    None,
+                    Value::Array(body).to_string().into_bytes(),
+                )
+                .await;
+            assert_eq!(status, StatusCode::CREATED);
+        }
+    }
+    collector.compact(true).unwrap();
+    let root = collector.data_root().join("loans-api/loans/3");
+    let (status, answer) = api
+        .admin(
+            Method::POST,
+            "/api/v1/datasets",
+            Some(
+                json!({"name": "served", "input": root.join("inputs"), "time_column": "$Timestamp",
+                        "options": {"predictions": root.join("predictions")}}),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    // The baseline: the first day, joined, so the score is a feature.
+    for (uri, body) in [
+        (
+            "/api/v1/baselines",
+            json!({"name": "day-one", "dataset": "served", "from": "2024-03-04", "to": "2024-03-05",
+                   "exclude": ["$CorrelationId"]}),
+        ),
+        (
+            "/api/v1/monitors",
+            json!({"name": "served", "baseline": "day-one", "target": "served",
+                   "frequency": "day", "enabled": false}),
+        ),
+    ] {
+        let (status, answer) = api.admin(Method::POST, uri, Some(body)).await;
+        assert_eq!(status, StatusCode::CREATED, "{answer}");
+    }
+    let (status, answer) = api
+        .admin(
+            Method::POST,
+            "/api/v1/monitors/served/backfill",
+            Some(json!({"from": "2024-03-04", "to": "2024-03-05"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    while crate::runner::run_next(&api.state.store, &api.state.baselines)
+        .await
+        .unwrap()
+        .is_some()
+    {}
+    let (_, results) = api
+        .admin(
+            Method::GET,
+            "/api/v1/monitors/served/results?from=2024-03-04&to=2024-03-06",
+            None,
+        )
+        .await;
+    let windows = results["windows"].as_array().unwrap();
+    assert_eq!(windows.len(), 2, "{results}");
+    let feature = |w: &Value, name: &str| -> Value { w["metrics"]["features"][name].clone() };
+    // Day one against itself: nothing drifts. Day two: the predictions
+    // drift, the inputs do not.
+    assert_eq!(
+        feature(&windows[0], "score")["drift_detected"],
+        false,
+        "{}",
+        windows[0]
+    );
+    assert_eq!(
+        feature(&windows[1], "score")["drift_detected"],
+        true,
+        "{}",
+        windows[1]
+    );
+    assert_eq!(
+        feature(&windows[1], "x")["drift_detected"],
+        false,
+        "{}",
+        windows[1]
+    );
+    // Inputs without a prediction count as missing scores (40 of 400).
+    let runs = api
+        .admin(Method::GET, "/api/v1/monitors/served/runs", None)
+        .await
+        .1;
+    let id = runs["runs"]
+        .as_array()
+        .or(runs.as_array())
+        .unwrap()
+        .iter()
+        .find(|r| {
+            r["window"]["start"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("2024-03-05"))
+        })
+        .map(|r| r["id"].as_i64().unwrap())
+        .unwrap_or_else(|| panic!("{runs}"));
+    let (_, report) = api
+        .admin(Method::GET, &format!("/api/v1/runs/{id}/report"), None)
+        .await;
+    let score = report["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "score")
+        .unwrap();
+    assert_eq!(score["missing"]["target_count"], 40, "{}", score["missing"]);
+}
