@@ -180,6 +180,8 @@ async fn main() {
                 baseline: "training".into(),
                 baseline_version: Some(1),
                 target: "collected".into(),
+                model: None,
+                services: Vec::new(),
                 features: None,
                 frequency: Frequency::Week,
                 latency_hours: 0,

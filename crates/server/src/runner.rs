@@ -437,6 +437,8 @@ mod tests {
             baseline: "training".into(),
             baseline_version: None,
             target: "analysis".into(),
+            model: None,
+            services: Vec::new(),
             features: None,
             frequency: Frequency::Week,
             latency_hours: 0,

@@ -22,10 +22,11 @@ pub const DATABASE_FILE: &str = "tidewatch.db";
 
 /// The schema's migrations, in order: version `i + 1` is `MIGRATIONS[i]`.
 /// A migration, once released, never changes; new ones are appended.
-const MIGRATIONS: [&str; 3] = [
+const MIGRATIONS: [&str; 4] = [
     include_str!("../migrations/0001_initial.sql"),
     include_str!("../migrations/0002_schedule_metrics.sql"),
     include_str!("../migrations/0003_ingest_tokens.sql"),
+    include_str!("../migrations/0004_models_services.sql"),
 ];
 
 /// What can go wrong in the store.
@@ -214,6 +215,10 @@ pub struct Run {
     pub started_at: Option<DateTime<Utc>>,
     /// When it ended.
     pub finished_at: Option<DateTime<Utc>>,
+    /// The service whose collected inputs it compares (monitors made from
+    /// a model); `None`: the monitor's target dataset.
+    #[serde(default)]
+    pub service: Option<String>,
 }
 
 /// A succeeded run's results: the dataset-level figures and the whole
@@ -319,7 +324,7 @@ macro_rules! select_runs {
     ($tail:literal) => {
         concat!(
             "SELECT r.id, m.name AS monitor, r.kind, r.state, r.window_start, r.window_end, ",
-            "r.overrides, r.error, r.created_at, r.started_at, r.finished_at ",
+            "r.overrides, r.error, r.created_at, r.started_at, r.finished_at, r.service ",
             "FROM runs r JOIN monitors m ON m.id = r.monitor_id ",
             $tail
         )
@@ -332,7 +337,7 @@ macro_rules! select_results {
     ($extra:literal, $tail:literal) => {
         concat!(
             "SELECT r.id, m.name AS monitor, r.kind, r.state, r.window_start, r.window_end, ",
-            "r.overrides, r.error, r.created_at, r.started_at, r.finished_at, ",
+            "r.overrides, r.error, r.created_at, r.started_at, r.finished_at, r.service, ",
             "x.drift_coefficient, x.threshold, x.has_drift, x.metrics",
             $extra,
             " FROM runs r JOIN monitors m ON m.id = r.monitor_id ",
@@ -371,6 +376,7 @@ fn run_of(row: &sqlx::sqlite::SqliteRow) -> Run {
         finished_at: row
             .get::<Option<String>, _>("finished_at")
             .map(|t| parse_time(&t)),
+        service: row.get("service"),
     }
 }
 
@@ -823,7 +829,8 @@ impl Store {
     /// The results of monitor `name` for the windows overlapping
     /// `[from, to)` (the reference's get_output): by default only scheduled
     /// and backfill runs count (`include_adhoc` adds adhoc ones), and each
-    /// window shows its newest succeeded run. In window order.
+    /// window shows its newest succeeded run (for each service, when the
+    /// monitor compares services). In window order, then by service.
     pub async fn results(
         &self,
         name: &str,
@@ -835,11 +842,12 @@ impl Store {
         let rows = sqlx::query(concat!(
             "SELECT * FROM (",
             select_results!(
-                ", ROW_NUMBER() OVER (PARTITION BY r.window_start ORDER BY r.id DESC) AS newest",
+                ", ROW_NUMBER() OVER (PARTITION BY r.window_start, COALESCE(r.service, '') \
+                 ORDER BY r.id DESC) AS newest",
                 "WHERE m.name = ? AND r.state = 'succeeded' AND r.window_start < ? \
                  AND r.window_end > ? AND (? OR r.kind IN ('scheduled', 'backfill'))"
             ),
-            ") WHERE newest = 1 ORDER BY window_start"
+            ") WHERE newest = 1 ORDER BY window_start, service"
         ))
         .bind(name)
         .bind(time_text(to))
@@ -1237,6 +1245,8 @@ mod tests {
             baseline: "training".into(),
             baseline_version: None,
             target: "collected".into(),
+            model: None,
+            services: Vec::new(),
             features: None,
             frequency: Frequency::Week,
             latency_hours: 24,
@@ -1254,7 +1264,7 @@ mod tests {
         let home = dir.path().join("nested/tidewatch-data");
         let store = Store::open(&home).await.unwrap();
         assert!(home.join(DATABASE_FILE).is_file());
-        assert_eq!(store.schema_version().await.unwrap(), 3);
+        assert_eq!(store.schema_version().await.unwrap(), 4);
         store
             .create_dataset(&Dataset {
                 name: "collected".into(),
@@ -1268,7 +1278,7 @@ mod tests {
         drop(store);
         // Reopened: nothing is applied twice and the data is there.
         let store = Store::open(&home).await.unwrap();
-        assert_eq!(store.schema_version().await.unwrap(), 3);
+        assert_eq!(store.schema_version().await.unwrap(), 4);
         assert_eq!(store.datasets().await.unwrap().len(), 1);
         // A store from a newer tidewatch is refused.
         sqlx::raw_sql("PRAGMA user_version = 99")

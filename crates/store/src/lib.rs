@@ -31,6 +31,7 @@
 
 pub mod db;
 pub mod metrics;
+pub mod models;
 pub mod monitor;
 pub mod schedule;
 pub mod token;
@@ -40,6 +41,7 @@ pub use db::{
     AuditEntry, BaselineRecord, Dataset, Monitor, MonitorState, Run, RunKind, RunResult, RunState,
     Store, StoreError,
 };
-pub use monitor::{AlertRoute, Invalid, MonitorSpec};
+pub use models::{Model, Service};
+pub use monitor::{AlertRoute, Invalid, ModelRef, MonitorSpec};
 pub use token::{Role, Token};
 pub use window::{Frequency, Window};

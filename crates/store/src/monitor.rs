@@ -44,8 +44,19 @@ pub struct MonitorSpec {
     /// update may move it).
     #[serde(default)]
     pub baseline_version: Option<i64>,
-    /// The target dataset (it must have a timestamp column).
+    /// The target dataset (it must have a timestamp column). Empty for a
+    /// monitor made from a model, whose targets are its services.
     pub target: String,
+    /// The registered model this monitor watches (the reference's
+    /// `DataDriftDetector.create(workspace, model_name, model_version,
+    /// services, ...)`): its baseline is the one fitted from the model's
+    /// training dataset, and its targets are `services`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<ModelRef>,
+    /// The services whose collected inputs (joined to their predictions)
+    /// are compared, one run per service per window (only with `model`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<String>,
     /// Features compared [the reference's feature_list]; `None`: every
     /// column the baseline and target share.
     pub features: Option<Vec<String>>,
@@ -63,6 +74,15 @@ pub struct MonitorSpec {
     pub feature_methods: BTreeMap<String, String>,
     /// Threshold per feature, overriding the metric's default.
     pub feature_thresholds: BTreeMap<String, f64>,
+}
+
+/// A registered model's name and version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelRef {
+    /// The model's name.
+    pub name: String,
+    /// Its version.
+    pub version: String,
 }
 
 /// One broken rule: the field and what it must be.
@@ -161,8 +181,29 @@ impl MonitorSpec {
         if self.baseline.trim().is_empty() {
             push("baseline", "must name a baseline".into());
         }
-        if self.target.trim().is_empty() {
-            push("target", "must name a dataset".into());
+        match (&self.model, self.services.is_empty()) {
+            (None, true) if self.target.trim().is_empty() => {
+                push("target", "must name a dataset".into());
+            }
+            (None, false) => push(
+                "services",
+                "are a model's: give model and model_version too".into(),
+            ),
+            (Some(_), true) => push(
+                "services",
+                "must list at least one service of the model".into(),
+            ),
+            (Some(_), false) if !self.target.trim().is_empty() => push(
+                "target",
+                "must be left out for a monitor made from a model (its services are its targets)"
+                    .into(),
+            ),
+            _ => {}
+        }
+        for s in &self.services {
+            if let Err(rule) = check_name(s) {
+                push("services", rule);
+            }
         }
         if let Some(features) = &self.features {
             if features.is_empty() {
@@ -233,6 +274,8 @@ mod tests {
             baseline: "training".into(),
             baseline_version: None,
             target: "collected".into(),
+            model: None,
+            services: Vec::new(),
             features: None,
             frequency: Frequency::Week,
             latency_hours: 24,

@@ -49,9 +49,11 @@ impl Store {
         Ok(due)
     }
 
-    /// Queues one run of monitor `name` per window, all in one
-    /// transaction (all or none). Scheduled windows that already have a
-    /// run are skipped; the runs queued are returned.
+    /// Queues one run of monitor `name` per window (per window and
+    /// service, for a monitor made from a model: its services, or those
+    /// `overrides.services` lists), all in one transaction (all or none).
+    /// Scheduled windows that already have a run are skipped; the runs
+    /// queued are returned.
     pub async fn queue_runs(
         &self,
         name: &str,
@@ -63,25 +65,55 @@ impl Store {
         if m.state == MonitorState::Deleted {
             return Err(StoreError::Deleted(name.to_string()));
         }
+        let services: Vec<Option<String>> = match overrides.get("services") {
+            Some(list) => {
+                let list: Vec<String> = serde_json::from_value(list.clone()).map_err(|_| {
+                    StoreError::Invalid(vec![crate::Invalid {
+                        field: "services".into(),
+                        rule: "must be a list of service names".into(),
+                    }])
+                })?;
+                let unknown: Vec<&String> = list
+                    .iter()
+                    .filter(|s| !m.spec.services.contains(s))
+                    .collect();
+                if !unknown.is_empty() || list.is_empty() {
+                    return Err(StoreError::Invalid(vec![crate::Invalid {
+                        field: "services".into(),
+                        rule: format!(
+                            "must list services of monitor {name:?} ({}), not {unknown:?}",
+                            m.spec.services.join(", ")
+                        ),
+                    }]));
+                }
+                list.into_iter().map(Some).collect()
+            }
+            None if m.spec.services.is_empty() => vec![None],
+            None => m.spec.services.iter().cloned().map(Some).collect(),
+        };
         let mut tx = self.pool.begin().await.map_err(|e| self.db(e))?;
-        let mut ids = Vec::with_capacity(windows.len());
+        let mut ids = Vec::with_capacity(windows.len() * services.len());
         let now = now_text();
         let overrides = overrides.to_string();
         for w in windows {
-            let id: Option<i64> = sqlx::query_scalar(
-                "INSERT INTO runs (monitor_id, kind, state, window_start, window_end, overrides, \
-                 created_at) VALUES (?, ?, 'queued', ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
-            )
-            .bind(monitor_id)
-            .bind(kind.as_str())
-            .bind(time_text(w.start))
-            .bind(time_text(w.end))
-            .bind(&overrides)
-            .bind(&now)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(|e| self.db(e))?;
-            ids.extend(id);
+            for service in &services {
+                let id: Option<i64> = sqlx::query_scalar(
+                    "INSERT INTO runs (monitor_id, kind, state, window_start, window_end, overrides, \
+                     created_at, service) VALUES (?, ?, 'queued', ?, ?, ?, ?, ?) \
+                     ON CONFLICT DO NOTHING RETURNING id",
+                )
+                .bind(monitor_id)
+                .bind(kind.as_str())
+                .bind(time_text(w.start))
+                .bind(time_text(w.end))
+                .bind(&overrides)
+                .bind(&now)
+                .bind(service)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(|e| self.db(e))?;
+                ids.extend(id);
+            }
         }
         tx.commit().await.map_err(|e| self.db(e))?;
         let mut runs = Vec::with_capacity(ids.len());
@@ -131,6 +163,8 @@ mod tests {
             baseline: "training".into(),
             baseline_version: None,
             target: "collected".into(),
+            model: None,
+            services: Vec::new(),
             features: None,
             frequency,
             latency_hours,

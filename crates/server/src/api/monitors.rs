@@ -213,6 +213,8 @@ pub async fn create(
         baseline: String::new(),
         baseline_version: None,
         target: String::new(),
+        model: None,
+        services: Vec::new(),
         features: None,
         frequency,
         latency_hours,
