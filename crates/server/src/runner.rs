@@ -155,6 +155,34 @@ pub fn read_options(dataset: &tidewatch_store::Dataset) -> Result<ReadOptions, S
     Ok(options)
 }
 
+/// What a run of a monitor made from a model compares: the service's
+/// collected inputs for that model version (compacted, under the data
+/// directory), joined to its predictions, cut on `$Timestamp`.
+pub fn service_dataset(
+    store: &Store,
+    service: &str,
+    model: &tidewatch_store::ModelRef,
+) -> tidewatch_store::Dataset {
+    use tidewatch_data::collected::stream_glob;
+    let root = store.dir().join("collect").join("data");
+    let glob = |stream| {
+        stream_glob(
+            &root,
+            service,
+            Some(&model.name),
+            Some(&model.version),
+            stream,
+        )
+    };
+    tidewatch_store::Dataset {
+        name: format!("service {service}"),
+        input: glob("inputs"),
+        format: Some("parquet".into()),
+        time_column: Some(tidewatch_data::records::TIMESTAMP.into()),
+        options: serde_json::json!({"predictions": glob("predictions")}),
+    }
+}
+
 /// Predictions are read this far beyond the window on each side: a
 /// prediction is logged a moment after its input, which may lie on the
 /// other side of a window's edge.
@@ -313,10 +341,13 @@ async fn compare(
         .baseline(&spec.baseline, spec.baseline_version)
         .await
         .map_err(|e| e.to_string())?;
-    let dataset = store
-        .dataset(&spec.target)
-        .await
-        .map_err(|e| e.to_string())?;
+    let dataset = match (&run.service, &spec.model) {
+        (Some(service), Some(model)) => service_dataset(store, service, model),
+        _ => store
+            .dataset(&spec.target)
+            .await
+            .map_err(|e| e.to_string())?,
+    };
     let column = dataset.time_column.clone().ok_or_else(|| {
         format!(
             "dataset {:?} has no time column, so it has no windows",

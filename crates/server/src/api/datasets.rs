@@ -89,7 +89,7 @@ pub async fn create_baseline(
 }
 
 /// Profiling options from a request's fields (each mistake recorded).
-fn profile_options(f: &mut Fields) -> ProfileOptions {
+pub(super) fn profile_options(f: &mut Fields) -> ProfileOptions {
     let mut options = ProfileOptions {
         features: f.opt_strings("features"),
         exclude: f.opt_strings("exclude").unwrap_or_default(),

@@ -15,6 +15,7 @@ mod collect;
 mod datasets;
 pub mod error;
 mod figures;
+mod models;
 mod monitors;
 pub mod openapi;
 mod runs;
@@ -95,6 +96,12 @@ pub fn app(state: AppState) -> Router {
             post(collect::predictions),
         )
         .route("/services/{service}/export", get(collect::export))
+        .route("/models", get(models::list).post(models::register))
+        .route("/models/{name}", get(models::get_one))
+        .route(
+            "/services",
+            get(models::list_services).post(models::register_service),
+        )
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,

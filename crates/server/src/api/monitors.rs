@@ -24,6 +24,9 @@ fn apply(f: &mut Fields, spec: &mut MonitorSpec) {
     if let Some(v) = f.opt_string("target") {
         spec.target = v;
     }
+    if f.has("services") {
+        spec.services = f.opt_strings("services").unwrap_or_default();
+    }
     if f.has("features") {
         spec.features = f.opt_strings("features");
     }
@@ -54,7 +57,43 @@ fn apply(f: &mut Fields, spec: &mut MonitorSpec) {
 /// when none is given), the target's time column, and that every named
 /// feature is in the baseline profile and in the target's columns.
 async fn check_against_data(state: &AppState, spec: &mut MonitorSpec) -> Result<(), ApiError> {
+    // The model first: it names the baseline the rules below check.
+    let mut model_problems = Vec::new();
+    if let Some(m) = spec.model.clone() {
+        match state.store.model(&m.name, &m.version).await {
+            Ok(model) => {
+                spec.baseline = model.baseline;
+                spec.baseline_version = Some(model.baseline_version);
+            }
+            Err(tidewatch_store::StoreError::NotFound { .. }) => model_problems.push(invalid(
+                "model",
+                format!(
+                    "no model {:?} version {:?} is registered",
+                    m.name, m.version
+                ),
+            )),
+            Err(e) => return Err(e.into()),
+        }
+        for s in &spec.services {
+            match state.store.service(s).await {
+                Ok(service) if service.model == m.name && service.version == m.version => {}
+                Ok(service) => model_problems.push(invalid(
+                    "services",
+                    format!(
+                        "service {s:?} serves model {:?} version {:?}, not this one",
+                        service.model, service.version
+                    ),
+                )),
+                Err(tidewatch_store::StoreError::NotFound { .. }) => model_problems.push(invalid(
+                    "services",
+                    format!("no service {s:?} is registered"),
+                )),
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
     let mut problems = spec.problems();
+    problems.extend(model_problems);
     let record = match state
         .store
         .baseline(&spec.baseline, spec.baseline_version)
@@ -68,6 +107,8 @@ async fn check_against_data(state: &AppState, spec: &mut MonitorSpec) -> Result<
         Err(e) => return Err(e.into()),
     };
     let dataset = match state.store.dataset(&spec.target).await {
+        // A model's monitor has services, not a target dataset.
+        _ if spec.model.is_some() => None,
         Ok(d) => Some(d),
         Err(tidewatch_store::StoreError::NotFound { name, .. }) => {
             problems.push(invalid("target", format!("no dataset named {name:?}")));
@@ -202,18 +243,43 @@ pub async fn create(
             0
         }),
     };
-    if !f.has("baseline") {
-        f.invalid("baseline", "is required");
-    }
-    if !f.has("target") {
-        f.invalid("target", "is required");
-    }
+    // Made from a model: the model's baseline, its services as targets.
+    let model = f.opt_string("model");
+    let model_version = f.opt_string("model_version");
+    let model = match (model, model_version) {
+        (Some(name), Some(version)) => {
+            if f.has("baseline") {
+                f.invalid("baseline", "is the model's: leave it out");
+            }
+            Some(tidewatch_store::ModelRef { name, version })
+        }
+        (Some(_), None) => {
+            f.invalid("model_version", "is required with model");
+            None
+        }
+        (None, Some(_)) => {
+            f.invalid("model", "is required with model_version");
+            None
+        }
+        (None, None) => {
+            if !f.has("baseline") {
+                f.invalid("baseline", "is required (or model and model_version)");
+            }
+            if !f.has("target") {
+                f.invalid(
+                    "target",
+                    "is required (or model, model_version and services)",
+                );
+            }
+            None
+        }
+    };
     let mut spec = MonitorSpec {
         name,
         baseline: String::new(),
         baseline_version: None,
         target: String::new(),
-        model: None,
+        model,
         services: Vec::new(),
         features: None,
         frequency,

@@ -115,6 +115,23 @@ pub const OPERATIONS: &[(&str, &str, &str)] = &[
         "/services/{service}/export",
         "Export a window of a service's collected records for retraining (?stream=inputs|predictions&model=&version=&from=&to=&format=parquet|csv): the file's bytes",
     ),
+    ("get", "/models", "List registered model versions"),
+    (
+        "post",
+        "/models",
+        "Register a model version trained on a dataset: {name, version, dataset, ...baseline profile options}; fits its baseline",
+    ),
+    (
+        "get",
+        "/models/{name}",
+        "The versions of a model (?version= for one)",
+    ),
+    ("get", "/services", "List registered services"),
+    (
+        "post",
+        "/services",
+        "Register a service collecting for a model version: {name, model, version}",
+    ),
 ];
 
 fn error_response(description: &str) -> Value {

@@ -52,11 +52,12 @@ pub async fn adhoc(
     Extension(_caller): Extension<Caller>,
     Path(name): Path<String>,
     Body(mut f): Body,
-) -> Result<(StatusCode, Json<Run>), ApiError> {
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     let monitor = state.store.monitor(&name).await?;
     let date = day_field(&mut f, "date");
     let features = f.opt_strings("features");
     let threshold = f.opt_f64("threshold");
+    let services = f.opt_strings("services");
     if let Some(t) = threshold.filter(|t| !(0.0..=1.0).contains(t)) {
         f.invalid("threshold", format!("must lie in [0, 1], not {t}"));
     }
@@ -98,16 +99,23 @@ pub async fn adhoc(
     if let Some(t) = threshold {
         overrides["threshold"] = json!(t);
     }
+    if let Some(list) = services {
+        overrides["services"] = json!(list);
+    }
     let runs = state
         .store
         .queue_runs(&name, RunKind::Adhoc, &[window], &overrides)
         .await?;
     state.wake.notify_waiters();
-    let run = runs
-        .into_iter()
-        .next()
+    // The run, as ever; with every run queued under `runs` (one per
+    // service, for a monitor made from a model).
+    let first = runs
+        .first()
         .ok_or_else(|| ApiError::Internal("an adhoc run was not queued".into()))?;
-    Ok((StatusCode::ACCEPTED, Json(run)))
+    let mut answer = serde_json::to_value(first)
+        .map_err(|e| ApiError::Internal(format!("a run as JSON: {e}")))?;
+    answer["runs"] = json!(runs);
+    Ok((StatusCode::ACCEPTED, Json(answer)))
 }
 
 /// `POST /monitors/{name}/backfill`: `{from, to}` (dates, both included):
@@ -121,6 +129,7 @@ pub async fn backfill(
     let monitor = state.store.monitor(&name).await?;
     let from = day_field(&mut f, "from");
     let to = day_field(&mut f, "to");
+    let services = f.opt_strings("services");
     if let (Some(a), Some(b)) = (from, to)
         && a > b
     {
@@ -129,9 +138,13 @@ pub async fn backfill(
     f.finish()?;
     let (from, to) = (from.expect("checked"), to.expect("checked"));
     let windows = monitor.spec.frequency.windows(from, to);
+    let overrides = match services {
+        Some(list) => json!({ "services": list }),
+        None => json!({}),
+    };
     let runs = state
         .store
-        .queue_runs(&name, RunKind::Backfill, &windows, &json!({}))
+        .queue_runs(&name, RunKind::Backfill, &windows, &overrides)
         .await?;
     state.wake.notify_waiters();
     Ok((StatusCode::ACCEPTED, Json(json!({ "runs": runs }))))
@@ -219,6 +232,7 @@ fn window_json(r: &RunResult) -> Value {
     json!({
         "run_id": r.run.id,
         "kind": r.run.kind,
+        "service": r.run.service,
         "window_start": r.run.window.start,
         "window_end": r.run.window.end,
         "drift_coefficient": r.drift_coefficient,

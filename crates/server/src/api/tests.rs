@@ -212,7 +212,7 @@ async fn every_openapi_operation_is_routed() {
     let api = Api::new().await;
     let doc = openapi::spec();
     let paths = doc["paths"].as_object().unwrap();
-    assert_eq!(paths.len(), 22, "{:?}", paths.keys());
+    assert_eq!(paths.len(), 25, "{:?}", paths.keys());
     for (path, ops) in paths {
         for method in ops.as_object().unwrap().keys() {
             let uri = path
@@ -1406,4 +1406,179 @@ async fn predictions_joined_to_inputs_are_monitored_as_features() {
         .find(|f| f["name"] == "score")
         .unwrap();
     assert_eq!(score["missing"]["target_count"], 40, "{}", score["missing"]);
+}
+
+#[tokio::test]
+async fn a_monitor_made_from_a_model_compares_each_of_its_services() {
+    let api = Api::new().await;
+    let base = api.path("train.csv");
+    write_csv(&base, 7, 60, 0.0, 99);
+    let (status, answer) = api
+        .admin(
+            Method::POST,
+            "/api/v1/datasets",
+            Some(json!({"name": "train", "input": base})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    // Register the model with its training data: its baseline is fitted.
+    let (status, model) = api
+        .admin(
+            Method::POST,
+            "/api/v1/models",
+            Some(json!({"name": "loans", "version": "3", "dataset": "train", "exclude": ["timestamp"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{model}");
+    assert_eq!(
+        (&model["baseline"], &model["baseline_version"]),
+        (&json!("loans"), &json!(1))
+    );
+    let (status, _) = api
+        .admin(
+            Method::POST,
+            "/api/v1/models",
+            Some(json!({"name": "loans", "version": "3", "dataset": "train"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    for service in ["loans-east", "loans-west"] {
+        let (status, answer) = api
+            .admin(
+                Method::POST,
+                "/api/v1/services",
+                Some(json!({"name": service, "model": "loans", "version": "3"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{answer}");
+    }
+    let (status, answer) = api
+        .admin(
+            Method::POST,
+            "/api/v1/services",
+            Some(json!({"name": "loans-north", "model": "loans", "version": "9"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{answer}");
+    // Each service collects a Monday; the west's x has moved.
+    for (service, shift) in [("loans-east", 0.0), ("loans-west", 150.0)] {
+        let (_, ingest) = api
+            .state
+            .store
+            .create_ingest_token(&format!("w-{service}"), service)
+            .await
+            .unwrap();
+        let rows: Vec<Value> = (0..300)
+            .map(|i| {
+                json!({"$Timestamp": format!("2024-03-04T{:02}:{:02}:00Z", i % 24, i % 60),
+                       "$CorrelationId": format!("{service}-{i}"),
+                       "x": ((i * 37) % 101) as f64 + shift, "c": (["a", "b", "c"][i % 3])})
+            })
+            .collect();
+        let (status, _) = api
+            .send(
+                &ingest,
+                &format!("/api/v1/services/{service}/inputs?model=loans&version=3"),
+                "application/json",
+                None,
+                Value::Array(rows).to_string().into_bytes(),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    api.state.collector.clone().unwrap().compact(true).unwrap();
+    // Bad monitors are named field by field.
+    for (body, field) in [
+        (
+            json!({"name": "m", "model": "loans", "model_version": "3", "services": ["nobody"], "frequency": "day"}),
+            "services",
+        ),
+        (
+            json!({"name": "m", "model": "loans", "model_version": "4", "services": ["loans-east"], "frequency": "day"}),
+            "model",
+        ),
+        (
+            json!({"name": "m", "model": "loans", "model_version": "3", "services": ["loans-east"], "target": "train", "frequency": "day"}),
+            "target",
+        ),
+        (
+            json!({"name": "m", "model": "loans", "services": ["loans-east"], "frequency": "day"}),
+            "model_version",
+        ),
+    ] {
+        let (status, answer) = api
+            .admin(Method::POST, "/api/v1/monitors", Some(body))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+        assert!(
+            answer
+                .to_string()
+                .contains(&format!("\"field\":\"{field}\"")),
+            "{field}: {answer}"
+        );
+    }
+    let (status, monitor) = api
+        .admin(
+            Method::POST,
+            "/api/v1/monitors",
+            Some(json!({"name": "loans", "model": "loans", "model_version": "3",
+                        "services": ["loans-east", "loans-west"], "frequency": "day", "enabled": false})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{monitor}");
+    assert_eq!(monitor["spec"]["baseline"], "loans", "{monitor}");
+    // One run per service per window.
+    let (status, answer) = api
+        .admin(
+            Method::POST,
+            "/api/v1/monitors/loans/backfill",
+            Some(json!({"from": "2024-03-04", "to": "2024-03-04"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    assert_eq!(answer["runs"].as_array().unwrap().len(), 2, "{answer}");
+    while crate::runner::run_next(&api.state.store, &api.state.baselines)
+        .await
+        .unwrap()
+        .is_some()
+    {}
+    let (_, results) = api
+        .admin(
+            Method::GET,
+            "/api/v1/monitors/loans/results?from=2024-03-04&to=2024-03-05",
+            None,
+        )
+        .await;
+    let windows = results["windows"].as_array().unwrap();
+    assert_eq!(windows.len(), 2, "{results}");
+    assert_eq!(
+        (&windows[0]["service"], &windows[0]["has_drift"]),
+        (&json!("loans-east"), &json!(false)),
+        "{results}"
+    );
+    assert_eq!(
+        (&windows[1]["service"], &windows[1]["has_drift"]),
+        (&json!("loans-west"), &json!(true)),
+        "{results}"
+    );
+    // Runs and backfills may name some of the services, and only its own.
+    let (status, answer) = api
+        .admin(
+            Method::POST,
+            "/api/v1/monitors/loans/runs",
+            Some(json!({"date": "2024-03-04", "services": ["loans-west"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    assert_eq!(answer["service"], "loans-west");
+    assert_eq!(answer["runs"].as_array().unwrap().len(), 1);
+    let (status, answer) = api
+        .admin(
+            Method::POST,
+            "/api/v1/monitors/loans/backfill",
+            Some(json!({"from": "2024-03-04", "to": "2024-03-04", "services": ["elsewhere"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert!(answer.to_string().contains("services"), "{answer}");
 }
