@@ -108,6 +108,20 @@ enum Command {
         #[command(flatten)]
         args: monitoring::ShowArgs,
     },
+    /// Registered models: a version and its training dataset (its baseline).
+    Model {
+        #[command(flatten)]
+        place: monitoring::Place,
+        #[command(subcommand)]
+        command: monitoring::ModelCommand,
+    },
+    /// Services that collect for a model version.
+    Service {
+        #[command(flatten)]
+        place: monitoring::Place,
+        #[command(subcommand)]
+        command: monitoring::ServiceCommand,
+    },
     /// Collected records: import the reference's folder layout, export a window.
     Collect {
         #[command(flatten)]
@@ -543,6 +557,8 @@ fn run(cli: Cli, profile_options: &[String]) -> anyhow::Result<ExitCode> {
         Command::Results { place, args } => monitoring::results(&place, &args),
         Command::Show { place, args } => monitoring::show(&place, &args),
         Command::Collect { place, command } => collect::collect(&place, &command),
+        Command::Model { place, command } => monitoring::model(&place, &command),
+        Command::Service { place, command } => monitoring::service(&place, &command),
     }
 }
 

@@ -200,6 +200,9 @@ pub struct MonitorFields {
     /// Threshold for one feature: FEATURE=VALUE (repeatable).
     #[arg(long = "feature-threshold", value_name = "FEATURE=VALUE")]
     feature_thresholds: Vec<String>,
+    /// The services compared, for a monitor made from a model (comma separated).
+    #[arg(long, value_delimiter = ',')]
+    services: Option<Vec<String>>,
 }
 
 impl MonitorFields {
@@ -213,6 +216,9 @@ impl MonitorFields {
         }
         if let Some(v) = &self.target {
             body["target"] = json!(v);
+        }
+        if let Some(v) = &self.services {
+            body["services"] = json!(v);
         }
         if let Some(v) = &self.features {
             body["features"] = json!(v);
@@ -272,6 +278,13 @@ pub enum MonitorCommand {
         /// Create it with its schedule disabled.
         #[arg(long)]
         disabled: bool,
+        /// Make it from this registered model (with --model-version and
+        /// --services): the model's baseline, its services as targets.
+        #[arg(long)]
+        model: Option<String>,
+        /// The model's version.
+        #[arg(long)]
+        model_version: Option<String>,
         #[command(flatten)]
         fields: MonitorFields,
     },
@@ -321,6 +334,9 @@ pub enum RunCommand {
         /// Threshold for this run.
         #[arg(long)]
         threshold: Option<f64>,
+        /// Only these of the monitor's services (comma separated).
+        #[arg(long, value_delimiter = ',')]
+        services: Option<Vec<String>>,
         /// Queue the run and return (with --server; locally runs execute here).
         #[arg(long)]
         no_wait: bool,
@@ -354,6 +370,9 @@ pub struct BackfillArgs {
     from: String,
     /// Last day, inclusive.
     to: String,
+    /// Only these of the monitor's services (comma separated).
+    #[arg(long, value_delimiter = ',')]
+    services: Option<Vec<String>>,
     /// Queue the runs and return (with --server; locally runs execute here).
     #[arg(long)]
     no_wait: bool,
@@ -650,9 +669,17 @@ pub fn monitor(place: &Place, command: &MonitorCommand) -> anyhow::Result<ExitCo
                 frequency,
                 latency,
                 disabled,
+                model,
+                model_version,
                 fields,
             } => {
                 let mut body = fields.body()?;
+                if let Some(m) = model {
+                    body["model"] = json!(m);
+                }
+                if let Some(v) = model_version {
+                    body["model_version"] = json!(v);
+                }
                 body["name"] = json!(name);
                 body["frequency"] = json!(frequency);
                 body["latency_hours"] = json!(latency);
@@ -714,6 +741,9 @@ fn run_line(run: &Value) -> String {
         run["window"]["end"].as_str().unwrap_or_default(),
         run["state"].as_str().unwrap_or_default(),
     );
+    if let Some(s) = run["service"].as_str() {
+        line.push_str(&format!("\tservice {s}"));
+    }
     if let Some(e) = run["error"].as_str() {
         line.push_str(&format!("\t{e}"));
     }
@@ -765,6 +795,7 @@ pub fn run(place: &Place, command: &RunCommand) -> anyhow::Result<ExitCode> {
                 date,
                 features,
                 threshold,
+                services,
                 no_wait,
             } => {
                 let mut body = json!({"date": date});
@@ -774,6 +805,9 @@ pub fn run(place: &Place, command: &RunCommand) -> anyhow::Result<ExitCode> {
                 if let Some(t) = threshold {
                     body["threshold"] = json!(t);
                 }
+                if let Some(s) = services {
+                    body["services"] = json!(s);
+                }
                 let run = client
                     .call(
                         Method::POST,
@@ -781,10 +815,17 @@ pub fn run(place: &Place, command: &RunCommand) -> anyhow::Result<ExitCode> {
                         Some(body),
                     )
                     .await?;
-                println!("{}", run_line(&run));
+                // One run, or one per service.
+                let runs: Vec<Value> = match run["runs"].as_array() {
+                    Some(list) => list.clone(),
+                    None => vec![run],
+                };
+                for r in &runs {
+                    println!("{}", run_line(r));
+                }
                 if !no_wait || matches!(client, Client::Local { .. }) {
-                    let id = run["id"].as_i64().unwrap_or_default();
-                    wait(&client, &[id]).await?;
+                    let ids: Vec<i64> = runs.iter().filter_map(|r| r["id"].as_i64()).collect();
+                    wait(&client, &ids).await?;
                 }
             }
             RunCommand::List { monitor, state } => {
@@ -826,7 +867,10 @@ pub fn backfill(place: &Place, args: &BackfillArgs) -> anyhow::Result<ExitCode> 
             .call(
                 Method::POST,
                 &format!("/monitors/{}/backfill", seg(&args.monitor)),
-                Some(json!({"from": args.from, "to": args.to})),
+                Some(match &args.services {
+                    Some(s) => json!({"from": args.from, "to": args.to, "services": s}),
+                    None => json!({"from": args.from, "to": args.to}),
+                }),
             )
             .await?;
         let ids: Vec<i64> = answer["runs"]
@@ -879,8 +923,15 @@ pub fn results(place: &Place, args: &ResultsArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         let mut out = std::io::stdout().lock();
-        writeln!(out, "window start          window end            run  kind       coefficient  threshold  drift")?;
-        for w in answer["windows"].as_array().into_iter().flatten() {
+        let windows = answer["windows"].as_array().cloned().unwrap_or_default();
+        // A monitor made from a model: a row per service per window.
+        let by_service = windows.iter().any(|w| w["service"].is_string());
+        writeln!(
+            out,
+            "window start          window end            run  kind       coefficient  threshold  drift{}",
+            if by_service { "  service" } else { "" }
+        )?;
+        for w in &windows {
             let coefficient = w["drift_coefficient"]
                 .as_f64()
                 .map_or("-".to_string(), |c| format!("{c:.4}"));
@@ -888,6 +939,10 @@ pub fn results(place: &Place, args: &ResultsArgs) -> anyhow::Result<ExitCode> {
                 Some(true) => "DRIFT",
                 Some(false) => "no",
                 None => "-",
+            };
+            let service = match w["service"].as_str() {
+                Some(s) => format!("{drift:<5}  {s}"),
+                None => drift.to_string(),
             };
             writeln!(
                 out,
@@ -898,7 +953,7 @@ pub fn results(place: &Place, args: &ResultsArgs) -> anyhow::Result<ExitCode> {
                 w["kind"].as_str().unwrap_or_default(),
                 coefficient,
                 w["threshold"].to_string(),
-                drift
+                service
             )?;
         }
         Ok(ExitCode::SUCCESS)
@@ -955,6 +1010,94 @@ pub fn show(place: &Place, args: &ShowArgs) -> anyhow::Result<ExitCode> {
             windows.len(),
             args.output.display()
         );
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// `tidewatch model ...`: registered models (the reference's `Model.register`).
+#[derive(Subcommand)]
+pub enum ModelCommand {
+    /// Register a model version with its training dataset (fits its baseline).
+    Register {
+        /// The model's name.
+        name: String,
+        /// Its version.
+        #[arg(long)]
+        version: String,
+        /// The dataset it was trained on.
+        #[arg(long)]
+        dataset: String,
+        /// Columns of the training data left out of the baseline (comma separated).
+        #[arg(long, value_delimiter = ',')]
+        exclude: Option<Vec<String>>,
+    },
+    /// List registered model versions.
+    List,
+}
+
+/// `tidewatch service ...`: services that collect for a model version.
+#[derive(Subcommand)]
+pub enum ServiceCommand {
+    /// Register a service collecting for a registered model version.
+    Register {
+        /// The service's name (as in the collector's URLs).
+        name: String,
+        /// The model it serves.
+        #[arg(long)]
+        model: String,
+        /// That model's version.
+        #[arg(long)]
+        version: String,
+    },
+    /// List registered services.
+    List,
+}
+
+/// `tidewatch model`.
+pub fn model(place: &Place, command: &ModelCommand) -> anyhow::Result<ExitCode> {
+    runtime()?.block_on(async {
+        let client = place.client().await?;
+        let answer = match command {
+            ModelCommand::Register {
+                name,
+                version,
+                dataset,
+                exclude,
+            } => {
+                let mut body = json!({"name": name, "version": version, "dataset": dataset});
+                if let Some(e) = exclude {
+                    body["exclude"] = json!(e);
+                }
+                client.call(Method::POST, "/models", Some(body)).await?
+            }
+            ModelCommand::List => client.call(Method::GET, "/models", None).await?,
+        };
+        print_json(&answer)?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// `tidewatch service`.
+pub fn service(place: &Place, command: &ServiceCommand) -> anyhow::Result<ExitCode> {
+    runtime()?.block_on(async {
+        let client = place.client().await?;
+        let answer = match command {
+            ServiceCommand::Register {
+                name,
+                model,
+                version,
+            } => {
+                client
+                    .call(
+                        Method::POST,
+                        "/services",
+                        Some(json!({"name": name, "model": model, "version": version})),
+                    )
+                    .await?
+            }
+            ServiceCommand::List => client.call(Method::GET, "/services", None).await?,
+        };
+        print_json(&answer)?;
         Ok(ExitCode::SUCCESS)
     })
 }

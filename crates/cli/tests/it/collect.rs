@@ -144,3 +144,127 @@ fn a_reference_tree_imports_once_and_exports_by_window() {
         "{err}"
     );
 }
+
+/// The reference's whole flow from the CLI, on a data directory: register
+/// a model with its training data and two services, import what the
+/// services collected, make a monitor from the model, backfill, and read
+/// one result per service.
+#[test]
+fn a_model_its_services_and_a_monitor_made_from_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    let home_s = home.to_str().unwrap();
+    let ok = |args: &[&str]| -> String {
+        let mut all = args.to_vec();
+        all.extend(["--data-dir", home_s]);
+        let (code, out, err) = run(&all);
+        assert_eq!(code, 0, "tidewatch {args:?}: {err}");
+        out
+    };
+    let train = tmp.path().join("train.csv");
+    let mut text = String::from("x,c\n");
+    for i in 0..420u32 {
+        text.push_str(&format!(
+            "{},{}\n",
+            (i * 37) % 101,
+            ["a", "b", "c"][i as usize % 3]
+        ));
+    }
+    std::fs::write(&train, text).unwrap();
+    ok(&["dataset", "create", "train", train.to_str().unwrap()]);
+    let model = ok(&[
+        "model",
+        "register",
+        "loans",
+        "--version",
+        "3",
+        "--dataset",
+        "train",
+    ]);
+    assert!(model.contains("\"baseline_version\": 1"), "{model}");
+    for s in ["loans-east", "loans-west"] {
+        ok(&[
+            "service",
+            "register",
+            s,
+            "--model",
+            "loans",
+            "--version",
+            "3",
+        ]);
+    }
+    // What the services collected, in the reference's layout; the west's
+    // x has moved.
+    let tree = tmp.path().join("modeldata");
+    for (service, shift) in [("loans-east", 0), ("loans-west", 150)] {
+        let dir = tree.join(format!("{service}/loans/3/inputs/2024/03/04"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut text = String::from("$Timestamp,$CorrelationId,$RequestId,x,c\n");
+        for i in 0..300u32 {
+            text.push_str(&format!(
+                "2024-03-04T{:02}:{:02}:00Z,{service}-{i},r{i},{},{}\n",
+                i % 24,
+                i % 60,
+                (i * 37) % 101 + shift,
+                ["a", "b", "c"][i as usize % 3]
+            ));
+        }
+        std::fs::write(dir.join("data.csv"), text).unwrap();
+    }
+    ok(&["collect", "import", tree.to_str().unwrap()]);
+    ok(&[
+        "monitor",
+        "create",
+        "loans",
+        "--frequency",
+        "day",
+        "--model",
+        "loans",
+        "--model-version",
+        "3",
+        "--services",
+        "loans-east,loans-west",
+        "--disabled",
+    ]);
+    ok(&["backfill", "loans", "2024-03-04", "2024-03-04"]);
+    let table = ok(&[
+        "results",
+        "loans",
+        "--from",
+        "2024-03-04",
+        "--to",
+        "2024-03-05",
+    ]);
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(lines[0].ends_with("service"), "{table}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(" no ") && l.ends_with("loans-east")),
+        "{table}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("DRIFT") && l.ends_with("loans-west")),
+        "{table}"
+    );
+    // A service of another model version is refused, naming it.
+    let (code, _, err) = run(&[
+        "monitor",
+        "create",
+        "other",
+        "--frequency",
+        "day",
+        "--model",
+        "loans",
+        "--model-version",
+        "4",
+        "--services",
+        "loans-east",
+        "--data-dir",
+        home_s,
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("model") && err.contains("\"4\""), "{err}");
+}

@@ -692,7 +692,7 @@ fn compaction_interrupted(home: &Path) -> bool {
 }
 
 #[test]
-fn records_acknowledged_are_there_once_after_crashes_in_the_middle_of_compactions() {
+fn records_acknowledged_are_there_once_after_kills_in_the_middle_of_compactions() {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("home");
     let token = |role: &str, service: Option<&str>| {
@@ -769,7 +769,7 @@ fn records_acknowledged_are_there_once_after_crashes_in_the_middle_of_compaction
             .arg(&home)
             .env("TIDEWATCH_FAILPOINT", point)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap();
         let mut line = String::new();
@@ -781,9 +781,29 @@ fn records_acknowledged_are_there_once_after_crashes_in_the_middle_of_compaction
             .find(|w| w.starts_with("http://"))
             .unwrap()
             .to_string();
+        // When the compactor says it is at the point, SIGKILL the server
+        // there, while the senders go on.
+        let stderr = child.stderr.take().unwrap();
+        let pid = child.id();
+        let killer = std::thread::spawn(move || {
+            let reached = BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+                .any(|l| l.contains("failure point"));
+            if reached {
+                let _ = Command::new("kill")
+                    .args(["-KILL", &pid.to_string()])
+                    .status();
+            }
+            reached
+        });
         let newly = send(format!("{url}/api/v1/services/loans-api/inputs"), next);
+        assert!(
+            killer.join().unwrap(),
+            "{point}: the compaction never got there"
+        );
         let status = child.wait().unwrap();
-        assert!(!status.success(), "{point}: the server did not crash");
+        assert!(!status.success(), "{point}: the server was not killed");
         assert!(
             compaction_interrupted(&home),
             "{point}: no trace of a compaction cut short"

@@ -286,16 +286,18 @@ impl Collector {
         })
     }
 
-    /// Ends the process at once (as a power cut would, without unwinding
-    /// or flushing) when the failure point `point` was named in
-    /// `TIDEWATCH_FAILPOINT` at start: how the tests crash the server at
-    /// exact points of a compaction. `compact:part-written` (after the
-    /// first part of a segment), `compact:parts-written` (every part, no
-    /// keys yet), `compact:keys-saved` (the segment not yet removed).
+    /// Stops the compaction for good at failure point `point` when it was
+    /// named in `TIDEWATCH_FAILPOINT` at start: says so on stderr, then
+    /// waits, so that a test can kill the process (SIGKILL) exactly there.
+    /// `compact:part-written` (after the first part of a segment),
+    /// `compact:parts-written` (every part, no keys yet),
+    /// `compact:keys-saved` (the segment not yet removed).
     fn crash_at(&self, point: &str) {
         if self.failpoint.as_deref() == Some(point) {
-            eprintln!("tidewatch: failure point {point} reached: aborting");
-            std::process::abort();
+            eprintln!("tidewatch: failure point {point} reached");
+            loop {
+                std::thread::park();
+            }
         }
     }
 
