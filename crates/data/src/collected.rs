@@ -14,13 +14,8 @@
 //! that redoes its work after a crash duplicates nothing.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use arrow_array::builder::{
-    BooleanBuilder, Float64Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
-};
-use arrow_array::{ArrayRef, RecordBatch};
-use arrow_schema::{DataType, Field, Schema, TimeUnit};
+use arrow_array::RecordBatch;
 use chrono::{DateTime, Datelike, Utc};
 use serde_json::{Map, Value};
 
@@ -163,117 +158,16 @@ pub fn day_of(record: &Map<String, Value>) -> Option<chrono::NaiveDate> {
         .map(|d| d.with_timezone(&Utc).date_naive())
 }
 
-/// What a column holds, from its values.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Kind {
-    Timestamp,
-    Boolean,
-    Integer,
-    Float,
-    Text,
-}
-
-fn kind_of(name: &str, values: &[Option<&Value>]) -> Kind {
-    if name == TIMESTAMP {
-        return Kind::Timestamp;
-    }
-    let (mut bools, mut ints, mut floats, mut other, mut any) = (true, true, true, false, false);
-    for v in values.iter().flatten() {
-        any = true;
-        bools &= v.is_boolean();
-        ints &= v.is_i64();
-        floats &= v.is_number();
-        other |= v.is_string();
-    }
-    match (any, bools, ints, floats, other) {
-        (false, ..) => Kind::Text,
-        (_, true, ..) => Kind::Boolean,
-        (_, _, true, ..) => Kind::Integer,
-        (_, _, _, true, _) => Kind::Float,
-        _ => Kind::Text,
-    }
-}
-
 /// The records as one record batch: `$Timestamp` first, then every other
 /// field of any record, by name.
 pub fn to_batch(records: &[Map<String, Value>]) -> Result<RecordBatch, arrow_schema::ArrowError> {
-    // Column-major in one pass: one hash lookup a field.
-    let n = records.len();
-    let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-    let mut names: Vec<&str> = vec![TIMESTAMP];
-    let mut cols: Vec<Vec<Option<&Value>>> = vec![vec![None; n]];
-    index.insert(TIMESTAMP, 0);
-    for (row, r) in records.iter().enumerate() {
-        for (k, v) in r {
-            let c = *index.entry(k.as_str()).or_insert_with(|| {
-                names.push(k);
-                cols.push(vec![None; n]);
-                names.len() - 1
-            });
-            cols[c][row] = (!v.is_null()).then_some(v);
-        }
+    let mut columns = crate::columns::ColumnsBuilder::default();
+    let mut record = crate::columns::Record::default();
+    for r in records {
+        record.read_map(r);
+        columns.push(&record);
     }
-    let mut order: Vec<usize> = (1..names.len()).collect();
-    order.sort_by_key(|&c| names[c]);
-    order.insert(0, 0);
-    let mut fields = Vec::with_capacity(names.len());
-    let mut columns: Vec<ArrayRef> = Vec::with_capacity(names.len());
-    for c in order {
-        let (name, values) = (names[c], &cols[c]);
-        let kind = kind_of(name, values);
-        let values = values.iter().copied();
-        let (data_type, column): (DataType, ArrayRef) = match kind {
-            Kind::Timestamp => {
-                let mut b = TimestampMicrosecondBuilder::with_capacity(n).with_timezone("UTC");
-                for v in values {
-                    b.append_option(
-                        v.and_then(Value::as_str)
-                            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-                            .map(|d| d.timestamp_micros()),
-                    );
-                }
-                (
-                    DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
-                    Arc::new(b.finish()),
-                )
-            }
-            Kind::Boolean => {
-                let mut b = BooleanBuilder::with_capacity(n);
-                for v in values {
-                    b.append_option(v.and_then(Value::as_bool));
-                }
-                (DataType::Boolean, Arc::new(b.finish()))
-            }
-            Kind::Integer => {
-                let mut b = Int64Builder::with_capacity(n);
-                for v in values {
-                    b.append_option(v.and_then(Value::as_i64));
-                }
-                (DataType::Int64, Arc::new(b.finish()))
-            }
-            Kind::Float => {
-                let mut b = Float64Builder::with_capacity(n);
-                for v in values {
-                    b.append_option(v.and_then(Value::as_f64));
-                }
-                (DataType::Float64, Arc::new(b.finish()))
-            }
-            Kind::Text => {
-                let mut b = StringBuilder::new();
-                for v in values {
-                    match v {
-                        None => b.append_null(),
-                        Some(Value::String(s)) => b.append_value(s),
-                        Some(other) => b.append_value(other.to_string()),
-                    }
-                }
-                (DataType::Utf8, Arc::new(b.finish()))
-            }
-        };
-        fields.push(Field::new(name, data_type, true));
-        columns.push(column);
-    }
-    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+    columns.finish()
 }
 
 /// Writes `records` as `part-<part>.parquet` of `partition` under `root`,
@@ -285,6 +179,22 @@ pub fn write_part(
     part: u64,
     records: &[Map<String, Value>],
 ) -> Result<PathBuf, crate::Error> {
+    let batch = to_batch(records).map_err(|e| crate::Error::Io {
+        path: partition.dir(root),
+        source: std::io::Error::other(e.to_string()),
+    })?;
+    write_batch(root, partition, part, &batch)
+}
+
+/// Writes `batch` as `part-<part>.parquet` of `partition` under `root`,
+/// whole or not at all (replacing an earlier write of the same part).
+/// Returns the file.
+pub fn write_batch(
+    root: &Path,
+    partition: &Partition,
+    part: u64,
+    batch: &RecordBatch,
+) -> Result<PathBuf, crate::Error> {
     let dir = partition.dir(root);
     let io = |path: &Path| {
         let path = path.to_path_buf();
@@ -293,10 +203,6 @@ pub fn write_part(
     std::fs::create_dir_all(&dir).map_err(io(&dir))?;
     let path = dir.join(format!("part-{part:020}.parquet"));
     let tmp = dir.join(format!(".part-{part:020}.parquet.tmp"));
-    let batch = to_batch(records).map_err(|e| crate::Error::Io {
-        path: path.clone(),
-        source: std::io::Error::other(e.to_string()),
-    })?;
     let file = std::fs::File::create(&tmp).map_err(io(&tmp))?;
     let props = parquet::file::properties::WriterProperties::builder()
         .set_compression(parquet::basic::Compression::ZSTD(Default::default()))
@@ -307,7 +213,7 @@ pub fn write_part(
     };
     let mut writer = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), Some(props))
         .map_err(parquet_error)?;
-    writer.write(&batch).map_err(parquet_error)?;
+    writer.write(batch).map_err(parquet_error)?;
     let file = writer.into_inner().map_err(parquet_error)?;
     file.sync_all().map_err(io(&tmp))?;
     std::fs::rename(&tmp, &path).map_err(io(&path))?;

@@ -35,6 +35,7 @@ use std::path::PathBuf;
 use thiserror::Error;
 
 pub mod collected;
+pub mod columns;
 pub mod csv;
 mod csv_chunks;
 pub mod dataset;

@@ -4,9 +4,11 @@
 //! write-ahead log before its answer. Prints rows a second, batch
 //! latencies and the log's bytes a row.
 //!
-//! `cargo bench -p tidewatch-server --bench collect -- [SECONDS] [WRITERS] [ROWS_PER_S]`
-//! (default 10 s, 8 writers, as fast as they can; with a rate, the writers
-//! pace themselves to it, for latencies under a given load).
+//! `cargo bench -p tidewatch-server --bench collect -- [SECONDS] [WRITERS] [ROWS_PER_S]
+//! [--compact-every S]` (default 10 s, 8 writers, as fast as they can; with
+//! a rate, the writers pace themselves to it, for latencies under a given
+//! load; with `--compact-every`, the log is compacted while the writers
+//! write, as `serve` does, and the backlog it leaves is printed).
 
 use std::time::{Duration, Instant};
 
@@ -32,10 +34,15 @@ fn batch(k: usize) -> String {
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
-    let args: Vec<u64> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
-        .collect();
+    let mut raw: Vec<String> = std::env::args().skip(1).collect();
+    // `--compact-every S`: compact while ingesting, as `serve` does, to
+    // show whether compaction keeps up (the backlog stays bounded).
+    let compact_every = raw.iter().position(|a| a == "--compact-every").map(|i| {
+        let v: f64 = raw.get(i + 1).and_then(|v| v.parse().ok()).unwrap_or(1.0);
+        raw.drain(i..(i + 2).min(raw.len()));
+        Duration::from_secs_f64(v)
+    });
+    let args: Vec<u64> = raw.iter().filter_map(|a| a.parse().ok()).collect();
     let seconds = args.first().copied().unwrap_or(10);
     let writers = args.get(1).copied().unwrap_or(8) as usize;
     // Each writer's pause between batch starts, for the asked rate.
@@ -92,11 +99,50 @@ async fn main() {
             })
         })
         .collect();
+    // The compactor beside the writers, and the log's backlog each second.
+    let backlog = |c: &Collector| -> u64 {
+        std::fs::read_dir(c.dir())
+            .map(|d| {
+                d.flatten()
+                    .filter_map(|e| e.metadata().ok())
+                    .map(|m| m.len())
+                    .sum()
+            })
+            .unwrap_or(0)
+    };
+    let compactor = compact_every.map(|every| {
+        let c = collector.clone();
+        tokio::task::spawn_blocking(move || {
+            let (mut compacted, mut samples) = (0usize, Vec::new());
+            while Instant::now() < end {
+                std::thread::sleep(every);
+                samples.push(backlog(&c));
+                compacted += c.compact(true).map_or(0, |d| d.records);
+            }
+            (compacted, samples)
+        })
+    });
     let mut latencies = Vec::new();
     for t in tasks {
         latencies.extend(t.await.unwrap());
     }
     let elapsed = start.elapsed().as_secs_f64();
+    if let Some(c) = compactor {
+        let left = backlog(&collector);
+        let (compacted, samples) = c.await.unwrap();
+        let mb = |b: u64| format!("{:.0}", b as f64 / 1e6);
+        let half = samples.len() / 2;
+        let peak = |s: &[u64]| s.iter().copied().max().unwrap_or(0);
+        println!(
+            "compacting every {:.1} s while ingesting: {compacted} records compacted meanwhile; \
+             log backlog before each compaction: largest {} MB in the first half, {} MB in the \
+             second; {} MB when the writers stopped",
+            compact_every.unwrap_or_default().as_secs_f64(),
+            mb(peak(&samples[..half])),
+            mb(peak(&samples[half..])),
+            mb(left)
+        );
+    }
     latencies.sort_by(f64::total_cmp);
     let pct = |p: f64| latencies[((latencies.len() - 1) as f64 * p).round() as usize];
     let rows = latencies.len() * 1000;
@@ -105,13 +151,17 @@ async fn main() {
         .map(|e| e.unwrap().metadata().unwrap().len())
         .sum();
     println!(
-        "{} batches, {:.0} rows/s; batch latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; log {:.0} bytes a row",
+        "{} batches, {:.0} rows/s; batch latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms{}",
         latencies.len(),
         rows as f64 / elapsed,
         pct(0.5),
         pct(0.99),
         latencies[latencies.len() - 1],
-        wal as f64 / rows as f64
+        if compact_every.is_none() {
+            format!("; log {:.0} bytes a row", wal as f64 / rows as f64)
+        } else {
+            String::new()
+        }
     );
     // Compaction of all of it, and what it leaves on disk.
     let t = Instant::now();
@@ -142,6 +192,7 @@ async fn main() {
         done.parts,
         t.elapsed().as_secs_f64(),
         done.records as f64 / t.elapsed().as_secs_f64(),
-        parquet as f64 / done.records.max(1) as f64
+        // Every row ingested is in the Parquet now.
+        parquet as f64 / rows as f64
     );
 }

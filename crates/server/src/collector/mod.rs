@@ -22,6 +22,8 @@ use std::sync::{Arc, Condvar, Mutex};
 use chrono::{SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use tidewatch_data::collected::Partition;
+use tidewatch_data::columns::{ColumnsBuilder, Record};
 use tidewatch_data::records::{self, BodyFormat, Limits, TIMESTAMP};
 use tidewatch_data::wal::{Wal, WalError};
 
@@ -495,6 +497,106 @@ impl Collector {
         Ok(out)
     }
 
+    /// The records of segment `path`, decoded straight into columns, one
+    /// builder per partition (service, model, version, stream and the UTC
+    /// day of each record's `$Timestamp`, the receive time where it has
+    /// none), and the lines of its batches' idempotency keys.
+    fn segment_columns(
+        &self,
+        path: &Path,
+    ) -> Result<(Vec<(Partition, ColumnsBuilder)>, String), CompactError> {
+        type Stem = (String, Option<String>, Option<String>, Stream);
+        let mut by_stem: Vec<(Stem, Vec<(chrono::NaiveDate, ColumnsBuilder)>)> = Vec::new();
+        let mut keys = String::new();
+        let mut record = Record::default();
+        let bad = |why: String| CompactError::Segment(path.to_path_buf(), why);
+        for payload in tidewatch_data::wal::read_segment(path)? {
+            let Some((h, body)) = decode(&payload) else {
+                return Err(bad("a frame that is not a batch".into()));
+            };
+            let Some(format) = format_of(&h.format) else {
+                return Err(bad(format!("a batch of unknown format {:?}", h.format)));
+            };
+            if let Some(k) = &h.key {
+                let line = serde_json::json!({"service": h.service, "key": k,
+                    "records": h.records, "received_at": h.received_at});
+                keys.push_str(&line.to_string());
+                keys.push('\n');
+            }
+            let stem: Stem = (h.service, h.model, h.version, h.stream);
+            let days = match by_stem.iter().position(|(s, _)| *s == stem) {
+                Some(k) => &mut by_stem[k].1,
+                None => {
+                    by_stem.push((stem, Vec::new()));
+                    &mut by_stem.last_mut().expect("just pushed").1
+                }
+            };
+            let received_at = h.received_at;
+            let mut add = |r: &mut Record| {
+                r.default_text(TIMESTAMP, &received_at);
+                // Checked when it came: every record has a valid time.
+                let Some(day) = r
+                    .text_of(TIMESTAMP)
+                    .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                    .map(|d| d.with_timezone(&Utc).date_naive())
+                else {
+                    return;
+                };
+                let columns = match days.iter().position(|(d, _)| *d == day) {
+                    Some(k) => &mut days[k].1,
+                    None => {
+                        days.push((day, ColumnsBuilder::default()));
+                        &mut days.last_mut().expect("just pushed").1
+                    }
+                };
+                columns.push(r);
+            };
+            let read = |e: serde_json::Error| bad(format!("a batch read back: {e}"));
+            match format {
+                BodyFormat::JsonArray => {
+                    tidewatch_data::columns::each_in_array(body, &mut record, &mut add)
+                        .map_err(read)?;
+                }
+                BodyFormat::Ndjson => {
+                    for line in body
+                        .split(|b| *b == b'\n')
+                        .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
+                    {
+                        record.read_json(line).map_err(read)?;
+                        add(&mut record);
+                    }
+                }
+                BodyFormat::Csv => {
+                    let maps = records::parse(body, format, &self.limits)
+                        .map_err(|e| bad(format!("a batch read back: {e}")))?;
+                    for mut m in maps {
+                        typed_csv_values(&mut m);
+                        record.read_map(&m);
+                        add(&mut record);
+                    }
+                }
+            }
+        }
+        let mut parts = Vec::new();
+        for ((service, model, version, stream), days) in by_stem {
+            let stream = match stream {
+                Stream::Inputs => "inputs",
+                Stream::Predictions => "predictions",
+            };
+            for (day, columns) in days {
+                let partition = Partition {
+                    service: service.clone(),
+                    model: model.clone(),
+                    version: version.clone(),
+                    stream: stream.to_string(),
+                    day,
+                };
+                parts.push((partition, columns));
+            }
+        }
+        Ok((parts, keys))
+    }
+
     /// Where compacted records go: `data_dir/collect/data`.
     pub fn data_root(&self) -> PathBuf {
         self.dir
@@ -533,53 +635,17 @@ impl Collector {
         let mut done = Compacted::default();
         for path in sealed {
             let part = segment_number(&path).ok_or_else(|| CompactError::Name(path.clone()))?;
-            let batches = self.segment_batches(&path)?;
-            let mut parts: std::collections::BTreeMap<
-                tidewatch_data::collected::Partition,
-                Vec<Map<String, Value>>,
-            > = std::collections::BTreeMap::new();
-            let mut keys = String::new();
-            for b in batches {
-                if let Some(k) = &b.key {
-                    let line = serde_json::json!({"service": b.service, "key": k,
-                        "records": b.records.len(), "received_at": b.received_at});
-                    keys.push_str(&line.to_string());
-                    keys.push('\n');
-                }
-                let stream = match b.stream {
-                    Stream::Inputs => "inputs",
-                    Stream::Predictions => "predictions",
-                };
-                // By day within the batch first (a batch spans a day or
-                // two), so a partition key is made per day, not per record.
-                let mut days: Vec<(chrono::NaiveDate, Vec<Map<String, Value>>)> = Vec::new();
-                for r in b.records {
-                    let Some(day) = tidewatch_data::collected::day_of(&r) else {
-                        continue;
-                    };
-                    match days.iter_mut().find(|(d, _)| *d == day) {
-                        Some((_, rs)) => rs.push(r),
-                        None => days.push((day, vec![r])),
-                    }
-                }
-                for (day, rs) in days {
-                    let p = tidewatch_data::collected::Partition {
-                        service: b.service.clone(),
-                        model: b.model.clone(),
-                        version: b.version.clone(),
-                        stream: stream.to_string(),
-                        day,
-                    };
-                    parts.entry(p).or_default().extend(rs);
-                }
-            }
+            let (parts, keys) = self.segment_columns(&path)?;
             let root = self.data_root();
-            for (p, records) in &parts {
-                tidewatch_data::collected::write_part(&root, p, part, records)?;
-                done.records += records.len();
+            done.parts += parts.len();
+            for (p, columns) in parts {
+                done.records += columns.rows();
+                let batch = columns
+                    .finish()
+                    .map_err(|e| CompactError::Segment(path.clone(), format!("as columns: {e}")))?;
+                tidewatch_data::collected::write_batch(&root, &p, part, &batch)?;
                 self.crash_at("compact:part-written");
             }
-            done.parts += parts.len();
             self.crash_at("compact:parts-written");
             // The keys outlive the segment, so a retry after a restart is
             // still recognised.
@@ -670,6 +736,9 @@ pub enum CompactError {
     /// A segment file whose name carries no number.
     #[error("{0}: not a segment name")]
     Name(PathBuf),
+    /// A batch of a segment could not be read back (it stays in the log).
+    #[error("{0}: {1}")]
+    Segment(PathBuf, String),
 }
 
 /// The number in a segment's file name.
