@@ -1231,6 +1231,51 @@ fn monitor_of(row: &sqlx::sqlite::SqliteRow) -> Monitor {
     }
 }
 
+impl Store {
+    /// Each monitor's newest succeeded scheduled or backfill result (one
+    /// per service, for a monitor made from a model), for the metrics
+    /// export. Deleted monitors are left out.
+    pub async fn latest_results(&self) -> Result<Vec<RunResult>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT * FROM (",
+            select_results!(
+                ", ROW_NUMBER() OVER (PARTITION BY r.monitor_id, COALESCE(r.service, '') \
+                 ORDER BY r.window_start DESC, r.id DESC) AS newest",
+                "WHERE m.state != 'deleted' AND r.state = 'succeeded' \
+                 AND r.kind IN ('scheduled', 'backfill')"
+            ),
+            ") WHERE newest = 1 ORDER BY monitor, service"
+        ))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.db(e))?;
+        Ok(rows.iter().map(result_of).collect())
+    }
+
+    /// Runs by monitor and state, with the seconds the ended ones took.
+    pub async fn run_counts(&self) -> Result<Vec<crate::metrics::RunCount>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT m.name AS monitor, r.state, COUNT(*) AS runs, \
+             COALESCE(SUM(CASE WHEN r.started_at IS NOT NULL AND r.finished_at IS NOT NULL \
+             THEN (julianday(r.finished_at) - julianday(r.started_at)) * 86400.0 END), 0.0) \
+             AS seconds FROM runs r JOIN monitors m ON m.id = r.monitor_id \
+             WHERE m.state != 'deleted' GROUP BY m.name, r.state ORDER BY m.name, r.state",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.db(e))?;
+        Ok(rows
+            .iter()
+            .map(|row| crate::metrics::RunCount {
+                monitor: row.get("monitor"),
+                state: RunState::from_text(row.get("state")),
+                runs: row.get::<i64, _>("runs").max(0) as u64,
+                seconds: row.get("seconds"),
+            })
+            .collect())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;

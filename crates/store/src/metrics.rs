@@ -56,3 +56,17 @@ pub fn window_metrics(report: &DriftReport) -> Value {
         "features": features,
     })
 }
+
+/// How many runs of a monitor are in one state, and how long the ended
+/// ones took.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunCount {
+    /// The monitor.
+    pub monitor: String,
+    /// The state.
+    pub state: crate::RunState,
+    /// Runs in it.
+    pub runs: u64,
+    /// Seconds from start to end, summed over those that started and ended.
+    pub seconds: f64,
+}

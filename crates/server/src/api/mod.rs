@@ -15,6 +15,7 @@ mod collect;
 mod datasets;
 pub mod error;
 mod figures;
+mod metrics;
 mod models;
 mod monitors;
 pub mod openapi;
@@ -109,8 +110,12 @@ pub fn app(state: AppState) -> Router {
         .route("/openapi.json", get(openapi::document))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed);
+    let metrics = Router::new().route("/metrics", get(metrics::render)).layer(
+        axum::middleware::from_fn_with_state(state.clone(), auth::require_token),
+    );
     Router::new()
         .nest("/api/v1", api)
+        .merge(metrics)
         .route("/healthz", get(healthz))
         .fallback(not_found)
         .with_state(state)

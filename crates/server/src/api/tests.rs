@@ -1013,6 +1013,58 @@ async fn a_collected_service_is_a_monitor_target_once_compacted() {
     assert_eq!(windows[0]["has_drift"], false);
     assert_eq!(windows[1]["has_drift"], true);
     assert_eq!(windows[1]["metrics"]["dataset"]["target_rows"], 300);
+    // The metrics export: the newest window's figures, runs, collector counts.
+    let (status, _) = api
+        .send(
+            &ingest,
+            "/api/v1/services/loans-api/inputs",
+            "application/json",
+            None,
+            br#"[{"x": {"nested": 1}}]"#.to_vec(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = api.raw(None, Method::GET, "/metrics", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, bytes) = api
+        .raw(Some(&api.reader), Method::GET, "/metrics", None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let text = String::from_utf8(bytes).unwrap();
+    let value = |series: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("no {series} in\n{text}"))
+    };
+    let labels = r#"{monitor="loans",service=""}"#;
+    let coefficient = value(&format!("tidewatch_drift_coefficient{labels}"));
+    assert_eq!(Some(coefficient), windows[1]["drift_coefficient"].as_f64());
+    assert_eq!(value(&format!("tidewatch_has_drift{labels}")), 1.0);
+    assert_eq!(value(&format!("tidewatch_threshold{labels}")), 0.2);
+    assert!(
+        value(r#"tidewatch_feature_contribution{monitor="loans",service="",feature="x"}"#) > 0.5
+    );
+    assert!(
+        value(
+            r#"tidewatch_feature_metric{monitor="loans",service="",feature="x",metric="wasserstein_distance"}"#
+        ) > 100.0
+    );
+    assert_eq!(
+        value(r#"tidewatch_runs{monitor="loans",state="succeeded"}"#),
+        2.0
+    );
+    assert_eq!(
+        value(r#"tidewatch_collector_rows_total{service="loans-api"}"#),
+        600.0
+    );
+    assert_eq!(
+        value(r#"tidewatch_collector_batches_total{service="loans-api"}"#),
+        2.0
+    );
+    assert!(
+        text.contains("# TYPE tidewatch_collector_rows_total counter"),
+        "{text}"
+    );
 }
 
 #[tokio::test]

@@ -195,6 +195,7 @@ pub struct Collector {
     pub key_retention: std::time::Duration,
     /// The failure point the process ends at (see `crash_at`).
     failpoint: Option<String>,
+    counts: Arc<Mutex<std::collections::BTreeMap<String, ServiceCounts>>>,
 }
 
 /// Default [`Collector::key_retention`].
@@ -216,6 +217,23 @@ fn free_bytes(path: &Path) -> Option<u64> {
         let _ = path;
         None
     }
+}
+
+/// What one service sent, since the server started (for `/metrics`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ServiceCounts {
+    /// Batches stored.
+    pub batches: u64,
+    /// Records in them.
+    pub rows: u64,
+    /// Their bytes, decompressed.
+    pub bytes: u64,
+    /// Batches sent again with a key already stored (answered, not stored).
+    pub repeated: u64,
+    /// Batches refused as bad or too large (400, 413).
+    pub rejected: u64,
+    /// Batches turned away while the backlog or the disk was full (429).
+    pub throttled: u64,
 }
 
 /// Default [`Collector::max_backlog_bytes`].
@@ -285,6 +303,7 @@ impl Collector {
             min_free_bytes: MIN_FREE_BYTES,
             key_retention: KEY_RETENTION,
             failpoint: std::env::var("TIDEWATCH_FAILPOINT").ok(),
+            counts: Arc::default(),
         })
     }
 
@@ -351,6 +370,16 @@ impl Collector {
         }
     }
 
+    /// What each service sent since this collector opened, by service.
+    pub fn counts(&self) -> Vec<(String, ServiceCounts)> {
+        self.counts
+            .lock()
+            .expect("the counts lock is never poisoned")
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect()
+    }
+
     /// Checks `body` and stores it durably: when this returns `Ok`, the
     /// batch survives a crash. Blocking (it waits for a sync of the log):
     /// call it off the async threads.
@@ -365,6 +394,38 @@ impl Collector {
         body: &[u8],
         format: BodyFormat,
     ) -> Result<Ack, CollectError> {
+        let answer = self.store_batch(service, stream, model, version, key, body, format);
+        let mut counts = self
+            .counts
+            .lock()
+            .expect("the counts lock is never poisoned");
+        let c = counts.entry(service.to_string()).or_default();
+        match &answer {
+            Ok((ack, _)) if ack.duplicate => c.repeated += 1,
+            Ok((ack, bytes)) => {
+                c.batches += 1;
+                c.rows += ack.records as u64;
+                c.bytes += *bytes as u64;
+            }
+            Err(CollectError::Batch(_)) => c.rejected += 1,
+            Err(CollectError::Busy { .. } | CollectError::DiskFull { .. }) => c.throttled += 1,
+            Err(_) => {}
+        }
+        answer.map(|(ack, _)| ack)
+    }
+
+    /// [`Collector::ingest`], with the bytes stored.
+    #[allow(clippy::too_many_arguments)]
+    fn store_batch(
+        &self,
+        service: &str,
+        stream: Stream,
+        model: Option<String>,
+        version: Option<String>,
+        key: Option<String>,
+        body: &[u8],
+        format: BodyFormat,
+    ) -> Result<(Ack, usize), CollectError> {
         let id = key.as_ref().map(|k| (service.to_string(), k.clone()));
         if let Some(id) = &id {
             let seen = {
@@ -377,7 +438,7 @@ impl Collector {
             if let Some((ack, ticket)) = seen {
                 // Answered only once the first copy is durable.
                 self.wait_durable(ticket)?;
-                return Ok(ack);
+                return Ok((ack, 0));
             }
         }
         let checked = records::check(body, format, &self.limits)?;
@@ -392,6 +453,7 @@ impl Collector {
             format: format_name(format).to_string(),
             records: checked.records,
         };
+        let bytes = checked.body.len();
         let payload = encode(&header, &checked.body);
         let ack = Ack {
             records: checked.records,
@@ -432,7 +494,7 @@ impl Collector {
             if let Some((first, ticket)) = id.as_ref().and_then(|id| inner.seen.get(id)).cloned() {
                 drop(inner);
                 self.wait_durable(ticket)?;
-                return Ok(first);
+                return Ok((first, 0));
             }
             let ticket = inner.wal.write(&[&payload])?;
             if let Some(id) = id {
@@ -445,7 +507,7 @@ impl Collector {
             ticket
         };
         self.wait_durable(ticket)?;
-        Ok(ack)
+        Ok((ack, bytes))
     }
 
     /// Every batch in the log, oldest first (for compaction and tests).
