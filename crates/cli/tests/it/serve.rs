@@ -658,6 +658,23 @@ fn batches_acknowledged_before_a_kill_are_all_there_once() {
     assert_eq!(keys.len(), n, "a resent batch stored twice");
 }
 
+/// A token of `role` (named after it) made on the data directory `home`;
+/// an ingest token writes to `service`.
+fn new_token(home: &Path, role: &str, service: Option<&str>) -> String {
+    let mut args = vec!["token", "create", role, "--role", role];
+    if let Some(s) = service {
+        args.extend(["--service", s]);
+    }
+    args.extend(["--data-dir", home.to_str().unwrap()]);
+    let out = tidewatch(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
 /// Whether a compaction was cut short in `home`: a segment still in the
 /// log whose parts were written already, or a part's temporary file.
 fn compaction_interrupted(home: &Path) -> bool {
@@ -695,20 +712,7 @@ fn compaction_interrupted(home: &Path) -> bool {
 fn records_acknowledged_are_there_once_after_kills_in_the_middle_of_compactions() {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("home");
-    let token = |role: &str, service: Option<&str>| {
-        let mut args = vec!["token", "create", role, "--role", role];
-        if let Some(s) = service {
-            args.extend(["--service", s]);
-        }
-        args.extend(["--data-dir", home.to_str().unwrap()]);
-        let out = tidewatch(&args);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap().trim().to_string()
-    };
+    let token = |role: &str, service: Option<&str>| new_token(&home, role, service);
     let (writer, reader) = (token("ingest", Some("loans-api")), token("read", None));
     const ROWS: usize = 100;
     const BATCHES: usize = 300;
@@ -864,20 +868,7 @@ fn the_rust_client_batches_retries_until_the_server_is_up_and_stores_once() {
     use tidewatch_client::{ClientError, Sender};
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("home");
-    let token = |role: &str, service: Option<&str>| {
-        let mut args = vec!["token", "create", role, "--role", role];
-        if let Some(s) = service {
-            args.extend(["--service", s]);
-        }
-        args.extend(["--data-dir", home.to_str().unwrap()]);
-        let out = tidewatch(&args);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap().trim().to_string()
-    };
+    let token = |role: &str, service: Option<&str>| new_token(&home, role, service);
     let (writer, reader) = (token("ingest", Some("loans-api")), token("read", None));
     // A free port, for a server that starts after the client.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
