@@ -65,6 +65,10 @@ pub struct ServeArgs {
     /// again later than that is stored again.
     #[arg(long, default_value_t = 7)]
     pub collect_key_days: u64,
+    /// The key webhook alerts are signed with (HMAC-SHA256; default: the
+    /// data directory's `webhook-secret`, made on first start).
+    #[arg(long, env = "TIDEWATCH_WEBHOOK_SECRET", hide_env_values = true)]
+    pub webhook_secret: Option<String>,
     /// The data directory.
     #[arg(long, env = "TIDEWATCH_HOME", default_value = "./tidewatch-data")]
     pub data_dir: PathBuf,
@@ -477,6 +481,7 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
             collect_key_retention: std::time::Duration::from_secs(
                 args.collect_key_days.saturating_mul(24 * 3600),
             ),
+            webhook_secret: args.webhook_secret.clone(),
         };
         let dir = args.data_dir.display().to_string();
         tidewatch_server::service::serve(store, config, |addr| {

@@ -31,6 +31,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod alerts;
 pub mod api;
 pub mod collector;
 pub mod figures;

@@ -37,6 +37,9 @@ pub struct ServeConfig {
     /// How long the collector keeps the idempotency keys of batches
     /// (default 7 days).
     pub collect_key_retention: Duration,
+    /// The key webhooks are signed with (default: `webhook-secret` in the
+    /// data directory, made on first start).
+    pub webhook_secret: Option<String>,
 }
 
 impl Default for ServeConfig {
@@ -48,6 +51,7 @@ impl Default for ServeConfig {
             compact_every: Duration::from_secs(60),
             collect_min_free_bytes: crate::collector::MIN_FREE_BYTES,
             collect_key_retention: crate::collector::KEY_RETENTION,
+            webhook_secret: None,
         }
     }
 }
@@ -107,6 +111,17 @@ async fn compactor(collector: crate::collector::Collector, every: Duration) {
     }
 }
 
+/// Delivers due alerts every second; a failure of the store is logged and
+/// retried (the outbox keeps every notification).
+async fn alerter(store: tidewatch_store::Store, deliverer: crate::alerts::Deliverer) {
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        if let Err(e) = deliverer.deliver_due(&store).await {
+            eprintln!("tidewatch serve: alert delivery failed (retried): {e}");
+        }
+    }
+}
+
 async fn scheduler(state: AppState, every: Duration) {
     loop {
         if let Err(e) = schedule_once(&state, Utc::now()).await {
@@ -142,6 +157,14 @@ pub async fn serve(
         tokio::spawn(worker(state.clone()));
     }
     tokio::spawn(scheduler(state.clone(), config.schedule_every));
+    let secret = match &config.webhook_secret {
+        Some(s) => s.as_bytes().to_vec(),
+        None => crate::alerts::webhook_secret(state.store.dir())?,
+    };
+    tokio::spawn(alerter(
+        state.store.clone(),
+        crate::alerts::Deliverer::new(&secret),
+    ));
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .map_err(|e| std::io::Error::new(e.kind(), format!("binding {}: {e}", config.bind)))?;

@@ -22,11 +22,12 @@ pub const DATABASE_FILE: &str = "tidewatch.db";
 
 /// The schema's migrations, in order: version `i + 1` is `MIGRATIONS[i]`.
 /// A migration, once released, never changes; new ones are appended.
-const MIGRATIONS: [&str; 4] = [
+const MIGRATIONS: [&str; 5] = [
     include_str!("../migrations/0001_initial.sql"),
     include_str!("../migrations/0002_schedule_metrics.sql"),
     include_str!("../migrations/0003_ingest_tokens.sql"),
     include_str!("../migrations/0004_models_services.sql"),
+    include_str!("../migrations/0005_notifications.sql"),
 ];
 
 /// What can go wrong in the store.
@@ -821,6 +822,11 @@ impl Store {
             .execute(&mut *tx)
             .await
             .map_err(|e| self.db(e))?;
+            if report.drift_coefficient.is_some_and(|c| c > threshold) {
+                crate::alerts::queue_notifications(&mut tx, id, report, threshold)
+                    .await
+                    .map_err(|e| self.db(e))?;
+            }
         }
         tx.commit().await.map_err(|e| self.db(e))?;
         self.run(id).await
@@ -1309,7 +1315,7 @@ mod tests {
         let home = dir.path().join("nested/tidewatch-data");
         let store = Store::open(&home).await.unwrap();
         assert!(home.join(DATABASE_FILE).is_file());
-        assert_eq!(store.schema_version().await.unwrap(), 4);
+        assert_eq!(store.schema_version().await.unwrap(), 5);
         store
             .create_dataset(&Dataset {
                 name: "collected".into(),
@@ -1323,7 +1329,7 @@ mod tests {
         drop(store);
         // Reopened: nothing is applied twice and the data is there.
         let store = Store::open(&home).await.unwrap();
-        assert_eq!(store.schema_version().await.unwrap(), 4);
+        assert_eq!(store.schema_version().await.unwrap(), 5);
         assert_eq!(store.datasets().await.unwrap().len(), 1);
         // A store from a newer tidewatch is refused.
         sqlx::raw_sql("PRAGMA user_version = 99")

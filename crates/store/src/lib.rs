@@ -29,6 +29,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod alerts;
 pub mod db;
 pub mod metrics;
 pub mod models;
@@ -37,6 +38,7 @@ pub mod schedule;
 pub mod token;
 pub mod window;
 
+pub use alerts::{Notification, NotificationState};
 pub use db::{
     AuditEntry, BaselineRecord, Dataset, Monitor, MonitorState, Run, RunKind, RunResult, RunState,
     Store, StoreError,

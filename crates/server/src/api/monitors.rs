@@ -408,3 +408,12 @@ pub async fn audit(
     state.store.monitor(&name).await?;
     Ok(Json(state.store.monitor_audit(&name).await?))
 }
+
+/// `GET /monitors/{name}/alerts`: its notifications, newest first: where
+/// each went, whether it was sent, attempts and the last error.
+pub async fn alerts(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<Vec<tidewatch_store::Notification>>, ApiError> {
+    Ok(Json(state.store.notifications(&name).await?))
+}

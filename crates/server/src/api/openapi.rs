@@ -115,6 +115,11 @@ pub const OPERATIONS: &[(&str, &str, &str)] = &[
         "/services/{service}/export",
         "Export a window of a service's collected records for retraining (?stream=inputs|predictions&model=&version=&from=&to=&format=parquet|csv): the file's bytes",
     ),
+    (
+        "get",
+        "/monitors/{name}/alerts",
+        "A monitor's alert notifications, newest first: route, state (pending, sent, failed), attempts, last error",
+    ),
     ("get", "/models", "List registered model versions"),
     (
         "post",

@@ -212,7 +212,7 @@ async fn every_openapi_operation_is_routed() {
     let api = Api::new().await;
     let doc = openapi::spec();
     let paths = doc["paths"].as_object().unwrap();
-    assert_eq!(paths.len(), 25, "{:?}", paths.keys());
+    assert_eq!(paths.len(), 26, "{:?}", paths.keys());
     for (path, ops) in paths {
         for method in ops.as_object().unwrap().keys() {
             let uri = path
@@ -1633,4 +1633,137 @@ async fn a_monitor_made_from_a_model_compares_each_of_its_services() {
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
     assert!(answer.to_string().contains("services"), "{answer}");
+}
+
+/// Requests a receiver got, and the body, signature and delivery id of
+/// each one it took.
+type Received = Arc<std::sync::Mutex<(u32, Vec<(String, String, String)>)>>;
+
+/// A webhook receiver on loopback that fails its first request (500) and
+/// keeps what it takes.
+async fn flaky_receiver() -> (String, Received) {
+    use axum::routing::post;
+    let seen: Received = Arc::default();
+    let keep = seen.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        post(move |headers: axum::http::HeaderMap, body: String| {
+            let keep = keep.clone();
+            async move {
+                let mut s = keep.lock().unwrap();
+                s.0 += 1;
+                if s.0 == 1 {
+                    return StatusCode::INTERNAL_SERVER_ERROR;
+                }
+                let h = |n: &str| {
+                    headers
+                        .get(n)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("")
+                        .to_string()
+                };
+                s.1.push((body, h("x-tidewatch-signature"), h("x-tidewatch-delivery")));
+                StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, seen)
+}
+
+#[tokio::test]
+async fn drifted_windows_notify_each_webhook_once_signed_and_retried() {
+    let api = Api::new().await;
+    let (url, seen) = flaky_receiver().await;
+    let (base, target) = (api.path("baseline.csv"), api.path("target.csv"));
+    write_csv(&base, 7, 60, 0.0, 99);
+    // Days from 2024-01-08 on are shifted.
+    write_csv(&target, 10, 60, 150.0, 7);
+    for (name, input) in [("train", &base), ("collected", &target)] {
+        let (status, body) = api
+            .admin(
+                Method::POST,
+                "/api/v1/datasets",
+                Some(json!({"name": name, "input": input, "time_column": "timestamp"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    for (uri, body) in [
+        (
+            "/api/v1/baselines",
+            json!({"name": "training", "dataset": "train", "exclude": ["timestamp"]}),
+        ),
+        (
+            "/api/v1/monitors",
+            json!({"name": "daily", "baseline": "training", "target": "collected",
+                   "frequency": "day", "enabled": false,
+                   "alerts": [{"type": "webhook", "to": url}]}),
+        ),
+    ] {
+        let (status, answer) = api.admin(Method::POST, uri, Some(body)).await;
+        assert_eq!(status, StatusCode::CREATED, "{answer}");
+    }
+    let backfill = || async {
+        let (status, answer) = api
+            .admin(
+                Method::POST,
+                "/api/v1/monitors/daily/backfill",
+                Some(json!({"from": "2024-01-07", "to": "2024-01-09"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+        while crate::runner::run_next(&api.state.store, &api.state.baselines)
+            .await
+            .unwrap()
+            .is_some()
+        {}
+    };
+    backfill().await;
+    // Two drifted days: two notifications; the first attempt meets the 500.
+    let mut deliverer = crate::alerts::Deliverer::new(b"s3cret");
+    deliverer.backoff = std::time::Duration::from_millis(20);
+    assert_eq!(deliverer.deliver_due(&api.state.store).await.unwrap(), 1);
+    tokio::time::sleep(std::time::Duration::from_millis(60)).await;
+    assert_eq!(deliverer.deliver_due(&api.state.store).await.unwrap(), 1);
+    // Re-running the windows notifies nobody again.
+    backfill().await;
+    tokio::time::sleep(std::time::Duration::from_millis(60)).await;
+    assert_eq!(deliverer.deliver_due(&api.state.store).await.unwrap(), 0);
+    let got = seen.lock().unwrap().clone();
+    assert_eq!(got.0, 3, "one failed request, then one a window");
+    let mut windows = Vec::new();
+    for (body, sig, delivery) in &got.1 {
+        assert_eq!(sig, &crate::alerts::signature(b"s3cret", body.as_bytes()));
+        assert!(!delivery.is_empty());
+        let v: Value = serde_json::from_str(body).unwrap();
+        assert_eq!(v["monitor"], "daily");
+        assert!(v["drift_coefficient"].as_f64().unwrap() > v["threshold"].as_f64().unwrap());
+        assert_eq!(v["top_features"][0]["name"], "x", "{v}");
+        windows.push(v["window_start"].as_str().unwrap().to_string());
+    }
+    windows.sort();
+    assert_eq!(windows.len(), 2);
+    assert!(
+        windows[0].starts_with("2024-01-08") && windows[1].starts_with("2024-01-09"),
+        "{windows:?}"
+    );
+    // The history, through the API.
+    let (status, history) = api
+        .admin(Method::GET, "/api/v1/monitors/daily/alerts", None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let history = history.as_array().unwrap();
+    assert_eq!(history.len(), 2, "{history:?}");
+    assert!(history.iter().all(|n| n["state"] == "sent"));
+    let attempts: Vec<i64> = history
+        .iter()
+        .map(|n| n["attempts"].as_i64().unwrap())
+        .collect();
+    assert!(
+        attempts.contains(&2) && attempts.contains(&1),
+        "{attempts:?}"
+    );
 }
