@@ -69,6 +69,31 @@ pub struct ServeArgs {
     /// data directory's `webhook-secret`, made on first start).
     #[arg(long, env = "TIDEWATCH_WEBHOOK_SECRET", hide_env_values = true)]
     pub webhook_secret: Option<String>,
+    /// SMTP server for alert email (none: email alerts fail, saying so).
+    #[arg(long, env = "TIDEWATCH_SMTP_HOST")]
+    pub smtp_host: Option<String>,
+    /// Its port.
+    #[arg(long, env = "TIDEWATCH_SMTP_PORT", default_value_t = 587)]
+    pub smtp_port: u16,
+    /// starttls, tls (implicit, port 465) or plain.
+    #[arg(long, env = "TIDEWATCH_SMTP_TLS", default_value = "starttls")]
+    pub smtp_tls: String,
+    /// Login user, if the server wants one.
+    #[arg(long, env = "TIDEWATCH_SMTP_USER")]
+    pub smtp_user: Option<String>,
+    /// Login password.
+    #[arg(long, env = "TIDEWATCH_SMTP_PASSWORD", hide_env_values = true)]
+    pub smtp_password: Option<String>,
+    /// The sender's address.
+    #[arg(
+        long,
+        env = "TIDEWATCH_SMTP_FROM",
+        default_value = "tidewatch@localhost"
+    )]
+    pub smtp_from: String,
+    /// This server's address as users reach it, for links in alerts.
+    #[arg(long, env = "TIDEWATCH_PUBLIC_URL")]
+    pub public_url: Option<String>,
     /// The data directory.
     #[arg(long, env = "TIDEWATCH_HOME", default_value = "./tidewatch-data")]
     pub data_dir: PathBuf,
@@ -482,6 +507,24 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
                 args.collect_key_days.saturating_mul(24 * 3600),
             ),
             webhook_secret: args.webhook_secret.clone(),
+            smtp: match &args.smtp_host {
+                None => None,
+                Some(host) => Some(tidewatch_server::alerts::Smtp {
+                    host: host.clone(),
+                    port: args.smtp_port,
+                    tls: args
+                        .smtp_tls
+                        .parse()
+                        .map_err(|e: String| anyhow::anyhow!("--smtp-tls: {e}"))?,
+                    login: match (&args.smtp_user, &args.smtp_password) {
+                        (Some(u), Some(p)) => Some((u.clone(), p.clone())),
+                        (None, None) => None,
+                        _ => bail!("--smtp-user and --smtp-password go together"),
+                    },
+                    from: args.smtp_from.clone(),
+                }),
+            },
+            public_url: args.public_url.clone(),
         };
         let dir = args.data_dir.display().to_string();
         tidewatch_server::service::serve(store, config, |addr| {

@@ -8,8 +8,13 @@
 //! under the server's webhook secret (RFC 2104), so a receiver can check
 //! that the body came from this server unaltered. `X-Tidewatch-Delivery`
 //! carries the notification's id, the same on every attempt, for
-//! receivers that must not act twice. Email is not delivered yet: such
-//! notifications fail with a message that says so.
+//! receivers that must not act twice.
+//!
+//! Email goes over SMTP ([`Smtp`]: STARTTLS, implicit TLS or plain, with
+//! an optional login): the subject names the monitor, window, coefficient
+//! and threshold; the body adds the top contributing features and a link.
+//! Without an SMTP server configured, email notifications fail with a
+//! message that says so.
 
 use std::time::Duration;
 
@@ -45,11 +50,102 @@ pub fn signature(secret: &[u8], body: &[u8]) -> String {
     format!("sha256={hex}")
 }
 
+/// How an SMTP connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// Plain, then STARTTLS (port 587 usually).
+    StartTls,
+    /// TLS from the start (port 465 usually).
+    Tls,
+    /// No TLS at all: only for a relay on the same machine or network.
+    Plain,
+}
+
+impl std::str::FromStr for SmtpTls {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<SmtpTls, String> {
+        match s {
+            "starttls" => Ok(SmtpTls::StartTls),
+            "tls" => Ok(SmtpTls::Tls),
+            "plain" => Ok(SmtpTls::Plain),
+            other => Err(format!("{other:?} is not starttls, tls or plain")),
+        }
+    }
+}
+
+/// Where alert email goes out.
+#[derive(Debug, Clone)]
+pub struct Smtp {
+    /// The server's host name.
+    pub host: String,
+    /// Its port.
+    pub port: u16,
+    /// How the connection is secured.
+    pub tls: SmtpTls,
+    /// User name and password, if the server wants a login.
+    pub login: Option<(String, String)>,
+    /// The sender's address.
+    pub from: String,
+}
+
+/// The email of a notification: subject and plain-text body.
+pub fn email_text(payload: &serde_json::Value, public_url: Option<&str>) -> (String, String) {
+    let monitor = payload["monitor"].as_str().unwrap_or_default();
+    let service = payload["service"]
+        .as_str()
+        .map_or(String::new(), |s| format!(" ({s})"));
+    let day = |k: &str| {
+        payload[k]
+            .as_str()
+            .unwrap_or_default()
+            .get(..10)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let number = |k: &str| {
+        payload[k]
+            .as_f64()
+            .map_or("-".to_string(), |v| format!("{v:.3}"))
+    };
+    let subject = format!(
+        "[tidewatch] drift in {monitor}{service}: {} > {}, window of {}",
+        number("drift_coefficient"),
+        payload["threshold"],
+        day("window_start"),
+    );
+    let mut body = format!(
+        "Monitor: {monitor}{service}\nWindow: {} to {}\nDrift coefficient: {} (threshold {}; drift when above)\nAUC: {}\n\nTop contributing features:\n",
+        payload["window_start"].as_str().unwrap_or_default(),
+        payload["window_end"].as_str().unwrap_or_default(),
+        number("drift_coefficient"),
+        payload["threshold"],
+        number("auc"),
+    );
+    for f in payload["top_features"].as_array().into_iter().flatten() {
+        body.push_str(&format!(
+            "  {}: {:.1} %\n",
+            f["name"].as_str().unwrap_or_default(),
+            f["contribution"].as_f64().unwrap_or(0.0) * 100.0
+        ));
+    }
+    let link = payload["link"].as_str().unwrap_or_default();
+    body.push_str(&format!(
+        "\nDetails: {}{link}\n",
+        public_url.unwrap_or("").trim_end_matches('/')
+    ));
+    (subject, body)
+}
+
 /// Sends due notifications.
 #[derive(Clone)]
 pub struct Deliverer {
     http: reqwest::Client,
     secret: Vec<u8>,
+    /// Where email goes out (none: email notifications fail, saying so).
+    pub smtp: Option<Smtp>,
+    /// The server's address as users reach it, for the links in email.
+    pub public_url: Option<String>,
     /// The first wait after a failed attempt (default 1 s); it doubles.
     pub backoff: Duration,
     /// Attempts before a notification is given up (default 10).
@@ -65,6 +161,8 @@ impl Deliverer {
                 .build()
                 .unwrap_or_default(),
             secret: secret.to_vec(),
+            smtp: None,
+            public_url: None,
             backoff: Duration::from_secs(1),
             max_attempts: 10,
         }
@@ -119,10 +217,59 @@ impl Deliverer {
                     Err(format!("POST {url}: {}", r.status()))
                 }
             }
-            AlertRoute::Email(to) => Err(format!(
-                "email to {to}: email delivery is not configured on this server yet"
-            )),
+            AlertRoute::Email(to) => {
+                let Some(smtp) = &self.smtp else {
+                    return Err(format!(
+                        "email to {to}: no SMTP server is configured (serve --smtp-host)"
+                    ));
+                };
+                self.send_email(smtp, to, &n.payload)
+                    .await
+                    .map_err(|e| format!("email to {to} through {}:{}: {e}", smtp.host, smtp.port))
+            }
         }
+    }
+
+    async fn send_email(
+        &self,
+        smtp: &Smtp,
+        to: &str,
+        payload: &serde_json::Value,
+    ) -> Result<(), String> {
+        use lettre::message::header::ContentType;
+        use lettre::transport::smtp::authentication::Credentials;
+        use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+        let (subject, body) = email_text(payload, self.public_url.as_deref());
+        let message = Message::builder()
+            .from(
+                smtp.from
+                    .parse()
+                    .map_err(|e| format!("the sender {:?}: {e}", smtp.from))?,
+            )
+            .to(to.parse().map_err(|e| format!("the address: {e}"))?)
+            .subject(subject)
+            .header(ContentType::TEXT_PLAIN)
+            .body(body)
+            .map_err(|e| e.to_string())?;
+        let builder = match smtp.tls {
+            SmtpTls::StartTls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&smtp.host)
+                .map_err(|e| e.to_string())?,
+            SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&smtp.host)
+                .map_err(|e| e.to_string())?,
+            SmtpTls::Plain => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host),
+        };
+        let mut builder = builder
+            .port(smtp.port)
+            .timeout(Some(Duration::from_secs(10)));
+        if let Some((user, password)) = &smtp.login {
+            builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
+        }
+        builder
+            .build()
+            .send(message)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     }
 }
 

@@ -40,6 +40,10 @@ pub struct ServeConfig {
     /// The key webhooks are signed with (default: `webhook-secret` in the
     /// data directory, made on first start).
     pub webhook_secret: Option<String>,
+    /// Where alert email goes out (none: email alerts fail, saying so).
+    pub smtp: Option<crate::alerts::Smtp>,
+    /// The server's address as users reach it, for links in alerts.
+    pub public_url: Option<String>,
 }
 
 impl Default for ServeConfig {
@@ -52,6 +56,8 @@ impl Default for ServeConfig {
             collect_min_free_bytes: crate::collector::MIN_FREE_BYTES,
             collect_key_retention: crate::collector::KEY_RETENTION,
             webhook_secret: None,
+            smtp: None,
+            public_url: None,
         }
     }
 }
@@ -161,10 +167,10 @@ pub async fn serve(
         Some(s) => s.as_bytes().to_vec(),
         None => crate::alerts::webhook_secret(state.store.dir())?,
     };
-    tokio::spawn(alerter(
-        state.store.clone(),
-        crate::alerts::Deliverer::new(&secret),
-    ));
+    let mut deliverer = crate::alerts::Deliverer::new(&secret);
+    deliverer.smtp = config.smtp.clone();
+    deliverer.public_url = config.public_url.clone();
+    tokio::spawn(alerter(state.store.clone(), deliverer));
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .map_err(|e| std::io::Error::new(e.kind(), format!("binding {}: {e}", config.bind)))?;

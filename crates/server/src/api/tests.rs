@@ -1673,13 +1673,11 @@ async fn flaky_receiver() -> (String, Received) {
     (url, seen)
 }
 
-#[tokio::test]
-async fn drifted_windows_notify_each_webhook_once_signed_and_retried() {
-    let api = Api::new().await;
-    let (url, seen) = flaky_receiver().await;
+/// A daily monitor `daily` with `alerts`, over a target whose days from
+/// 2024-01-08 on drift.
+async fn drifting_daily_monitor(api: &Api, alerts: Value) {
     let (base, target) = (api.path("baseline.csv"), api.path("target.csv"));
     write_csv(&base, 7, 60, 0.0, 99);
-    // Days from 2024-01-08 on are shifted.
     write_csv(&target, 10, 60, 150.0, 7);
     for (name, input) in [("train", &base), ("collected", &target)] {
         let (status, body) = api
@@ -1699,13 +1697,19 @@ async fn drifted_windows_notify_each_webhook_once_signed_and_retried() {
         (
             "/api/v1/monitors",
             json!({"name": "daily", "baseline": "training", "target": "collected",
-                   "frequency": "day", "enabled": false,
-                   "alerts": [{"type": "webhook", "to": url}]}),
+                   "frequency": "day", "enabled": false, "alerts": alerts}),
         ),
     ] {
         let (status, answer) = api.admin(Method::POST, uri, Some(body)).await;
         assert_eq!(status, StatusCode::CREATED, "{answer}");
     }
+}
+
+#[tokio::test]
+async fn drifted_windows_notify_each_webhook_once_signed_and_retried() {
+    let api = Api::new().await;
+    let (url, seen) = flaky_receiver().await;
+    drifting_daily_monitor(&api, json!([{"type": "webhook", "to": url}])).await;
     let backfill = || async {
         let (status, answer) = api
             .admin(
@@ -1765,5 +1769,97 @@ async fn drifted_windows_notify_each_webhook_once_signed_and_retried() {
     assert!(
         attempts.contains(&2) && attempts.contains(&1),
         "{attempts:?}"
+    );
+}
+
+#[tokio::test]
+async fn drifted_windows_are_emailed_through_a_real_smtp_server() {
+    let api = Api::new().await;
+    drifting_daily_monitor(&api, json!([{"type": "email", "to": "ops@example.com"}])).await;
+    // A real SMTP server on loopback (aiosmtpd), keeping what it gets in a
+    // maildir.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let maildir = api.path("mail");
+    let mut smtpd = std::process::Command::new("python3")
+        .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
+        .args(["-c", "aiosmtpd.handlers.Mailbox", &maildir])
+        .spawn()
+        .expect("python3 -m aiosmtpd (scripts/test installs it)");
+    let ready = (0..100).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    assert!(ready, "aiosmtpd did not start");
+    let (status, _) = api
+        .admin(
+            Method::POST,
+            "/api/v1/monitors/daily/backfill",
+            Some(json!({"from": "2024-01-07", "to": "2024-01-09"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    while crate::runner::run_next(&api.state.store, &api.state.baselines)
+        .await
+        .unwrap()
+        .is_some()
+    {}
+    // No SMTP server configured: the attempt fails, saying so.
+    let mut deliverer = crate::alerts::Deliverer::new(b"k");
+    deliverer.backoff = std::time::Duration::from_millis(10);
+    assert_eq!(deliverer.deliver_due(&api.state.store).await.unwrap(), 0);
+    let (_, history) = api
+        .admin(Method::GET, "/api/v1/monitors/daily/alerts", None)
+        .await;
+    assert!(
+        history.to_string().contains("no SMTP server is configured"),
+        "{history}"
+    );
+    deliverer.smtp = Some(crate::alerts::Smtp {
+        host: "127.0.0.1".into(),
+        port,
+        tls: crate::alerts::SmtpTls::Plain,
+        login: None,
+        from: "tidewatch@example.com".into(),
+    });
+    deliverer.public_url = Some("http://tidewatch.example:8080".into());
+    tokio::time::sleep(std::time::Duration::from_millis(40)).await;
+    let sent = deliverer.deliver_due(&api.state.store).await.unwrap();
+    let _ = smtpd.kill();
+    let _ = smtpd.wait();
+    assert_eq!(sent, 2);
+    let mut mails: Vec<String> = std::fs::read_dir(format!("{maildir}/new"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    mails.sort();
+    assert_eq!(mails.len(), 2);
+    for mail in &mails {
+        assert!(mail.contains("To: ops@example.com"), "{mail}");
+        assert!(
+            mail.contains("Subject: [tidewatch] drift in daily:"),
+            "{mail}"
+        );
+        assert!(mail.contains("(threshold 0.2; drift when above)"), "{mail}");
+        assert!(mail.contains("Top contributing features:"), "{mail}");
+        assert!(
+            mail.contains("http://tidewatch.example:8080/monitors/daily?run="),
+            "{mail}"
+        );
+    }
+    assert!(
+        mails
+            .iter()
+            .any(|m| m.contains("Window: 2024-01-08T00:00:00Z to 2024-01-09T00:00:00Z")),
+        "{}",
+        mails[0]
+    );
+    assert!(
+        mails
+            .iter()
+            .any(|m| m.contains("Window: 2024-01-09T00:00:00Z to 2024-01-10T00:00:00Z"))
     );
 }
