@@ -10,6 +10,9 @@
 //! carries the notification's id, the same on every attempt, for
 //! receivers that must not act twice.
 //!
+//! A Slack-style route gets `{"text": ...}`: the email's subject and
+//! body as one message.
+//!
 //! Email goes over SMTP ([`Smtp`]: STARTTLS, implicit TLS or plain, with
 //! an optional login): the subject names the monitor, window, coefficient
 //! and threshold; the body adds the top contributing features and a link.
@@ -208,6 +211,21 @@ impl Deliverer {
                     )
                     .header("x-tidewatch-delivery", n.id.to_string())
                     .body(body)
+                    .send()
+                    .await
+                    .map_err(|e| format!("POST {url}: {e}"))?;
+                if r.status().is_success() {
+                    Ok(())
+                } else {
+                    Err(format!("POST {url}: {}", r.status()))
+                }
+            }
+            AlertRoute::Slack(url) => {
+                let (subject, body) = email_text(&n.payload, self.public_url.as_deref());
+                let r = self
+                    .http
+                    .post(url)
+                    .json(&serde_json::json!({ "text": format!("*{subject}*\n{body}") }))
                     .send()
                     .await
                     .map_err(|e| format!("POST {url}: {e}"))?;

@@ -252,3 +252,31 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// Notifications by monitor and state, with their attempts summed: the
+    /// metrics export's alert deliveries by outcome.
+    pub async fn notification_counts(
+        &self,
+    ) -> Result<Vec<(String, NotificationState, u64, u64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT m.name, n.state, COUNT(*) AS notifications, SUM(n.attempts) AS attempts \
+             FROM notifications n JOIN monitors m ON m.id = n.monitor_id \
+             WHERE m.state != 'deleted' GROUP BY m.name, n.state ORDER BY m.name, n.state",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.db(e))?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                (
+                    r.get("name"),
+                    NotificationState::from_text(r.get("state")),
+                    r.get::<i64, _>("notifications").max(0) as u64,
+                    r.get::<Option<i64>, _>("attempts").unwrap_or(0).max(0) as u64,
+                )
+            })
+            .collect())
+    }
+}

@@ -27,6 +27,8 @@ pub enum AlertRoute {
     Email(String),
     /// An `http` or `https` URL receiving a JSON POST.
     Webhook(String),
+    /// A Slack-style incoming webhook: a POST of `{"text": ...}`.
+    Slack(String),
 }
 
 /// What a monitor is: fixed at creation (name, frequency, latency) or
@@ -238,7 +240,7 @@ impl MonitorSpec {
             let field = format!("alerts[{i}]");
             let checked = match route {
                 AlertRoute::Email(a) => check_email(a),
-                AlertRoute::Webhook(u) => check_webhook(u),
+                AlertRoute::Webhook(u) | AlertRoute::Slack(u) => check_webhook(u),
             };
             if let Err(rule) = checked {
                 push(&field, rule);

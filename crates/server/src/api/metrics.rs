@@ -165,6 +165,25 @@ pub async fn render(State(state): State<AppState>) -> Result<impl IntoResponse, 
         runs.add(labels.clone(), c.runs as f64);
         seconds.add(labels, c.seconds);
     }
+    let mut alerts = Family::new(
+        "tidewatch_alert_notifications",
+        "gauge",
+        "Alert notifications of each monitor by outcome (pending, sent, failed).",
+    );
+    let mut attempts = Family::new(
+        "tidewatch_alert_attempts",
+        "gauge",
+        "Delivery attempts of those notifications, summed.",
+    );
+    for (monitor, state, n, tries) in state.store.notification_counts().await? {
+        let state_name = serde_json::to_value(state)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        let labels = vec![("monitor", monitor), ("outcome", state_name)];
+        alerts.add(labels.clone(), n as f64);
+        attempts.add(labels, tries as f64);
+    }
     let mut collected: Vec<Family> = [
         (
             "tidewatch_collector_batches_total",
@@ -221,6 +240,8 @@ pub async fn render(State(state): State<AppState>) -> Result<impl IntoResponse, 
         &metric,
         &runs,
         &seconds,
+        &alerts,
+        &attempts,
     ]
     .into_iter()
     .chain(collected.iter())

@@ -41,7 +41,7 @@ fn apply(f: &mut Fields, spec: &mut MonitorSpec) {
             Ok(routes) => spec.alerts = routes,
             Err(_) => f.invalid(
                 "alerts",
-                "must be a list of {\"type\": \"email\" or \"webhook\", \"to\": address or URL}",
+                "must be a list of {\"type\": \"email\", \"webhook\" or \"slack\", \"to\": address or URL}",
             ),
         }
     }

@@ -1770,6 +1770,16 @@ async fn drifted_windows_notify_each_webhook_once_signed_and_retried() {
         attempts.contains(&2) && attempts.contains(&1),
         "{attempts:?}"
     );
+    // Deliveries by outcome in the metrics export.
+    let (_, bytes) = api
+        .raw(Some(&api.reader), Method::GET, "/metrics", None)
+        .await;
+    let text = String::from_utf8(bytes).unwrap();
+    assert!(
+        text.contains(r#"tidewatch_alert_notifications{monitor="daily",outcome="sent"} 2"#)
+            && text.contains(r#"tidewatch_alert_attempts{monitor="daily",outcome="sent"} 3"#),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -1862,4 +1872,37 @@ async fn drifted_windows_are_emailed_through_a_real_smtp_server() {
             .iter()
             .any(|m| m.contains("Window: 2024-01-09T00:00:00Z to 2024-01-10T00:00:00Z"))
     );
+}
+
+#[tokio::test]
+async fn a_slack_route_gets_one_text_message_a_window() {
+    let api = Api::new().await;
+    let (url, seen) = flaky_receiver().await;
+    drifting_daily_monitor(&api, json!([{"type": "slack", "to": url}])).await;
+    let (status, _) = api
+        .admin(
+            Method::POST,
+            "/api/v1/monitors/daily/backfill",
+            Some(json!({"from": "2024-01-08", "to": "2024-01-09"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    while crate::runner::run_next(&api.state.store, &api.state.baselines)
+        .await
+        .unwrap()
+        .is_some()
+    {}
+    let mut deliverer = crate::alerts::Deliverer::new(b"k");
+    deliverer.backoff = std::time::Duration::from_millis(10);
+    deliverer.deliver_due(&api.state.store).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(40)).await;
+    deliverer.deliver_due(&api.state.store).await.unwrap();
+    let got = seen.lock().unwrap().1.clone();
+    assert_eq!(got.len(), 2);
+    for (body, _, _) in &got {
+        let v: Value = serde_json::from_str(body).unwrap();
+        let text = v["text"].as_str().unwrap();
+        assert!(text.starts_with("*[tidewatch] drift in daily:"), "{text}");
+        assert!(text.contains("Top contributing features:\n  x:"), "{text}");
+    }
 }
