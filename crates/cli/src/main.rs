@@ -122,6 +122,13 @@ enum Command {
         #[command(subcommand)]
         command: monitoring::ServiceCommand,
     },
+    /// Alert notifications: list them, or send a test.
+    Alert {
+        #[command(flatten)]
+        place: monitoring::Place,
+        #[command(subcommand)]
+        command: monitoring::AlertCommand,
+    },
     /// Collected records: import the reference's folder layout, export a window.
     Collect {
         #[command(flatten)]
@@ -558,6 +565,7 @@ fn run(cli: Cli, profile_options: &[String]) -> anyhow::Result<ExitCode> {
         Command::Show { place, args } => monitoring::show(&place, &args),
         Command::Collect { place, command } => collect::collect(&place, &command),
         Command::Model { place, command } => monitoring::model(&place, &command),
+        Command::Alert { place, command } => monitoring::alert(&place, &command),
         Command::Service { place, command } => monitoring::service(&place, &command),
     }
 }

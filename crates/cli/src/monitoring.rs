@@ -69,6 +69,16 @@ pub struct ServeArgs {
     /// data directory's `webhook-secret`, made on first start).
     #[arg(long, env = "TIDEWATCH_WEBHOOK_SECRET", hide_env_values = true)]
     pub webhook_secret: Option<String>,
+    #[command(flatten)]
+    pub mail: MailArgs,
+    /// The data directory.
+    #[arg(long, env = "TIDEWATCH_HOME", default_value = "./tidewatch-data")]
+    pub data_dir: PathBuf,
+}
+
+/// How alert email goes out (`serve`, and `alert test` on a data directory).
+#[derive(Args, Clone)]
+pub struct MailArgs {
     /// SMTP server for alert email (none: email alerts fail, saying so).
     #[arg(long, env = "TIDEWATCH_SMTP_HOST")]
     pub smtp_host: Option<String>,
@@ -94,9 +104,29 @@ pub struct ServeArgs {
     /// This server's address as users reach it, for links in alerts.
     #[arg(long, env = "TIDEWATCH_PUBLIC_URL")]
     pub public_url: Option<String>,
-    /// The data directory.
-    #[arg(long, env = "TIDEWATCH_HOME", default_value = "./tidewatch-data")]
-    pub data_dir: PathBuf,
+}
+
+impl MailArgs {
+    /// The SMTP settings, if a host is given.
+    pub fn smtp(&self) -> anyhow::Result<Option<tidewatch_server::alerts::Smtp>> {
+        let Some(host) = &self.smtp_host else {
+            return Ok(None);
+        };
+        Ok(Some(tidewatch_server::alerts::Smtp {
+            host: host.clone(),
+            port: self.smtp_port,
+            tls: self
+                .smtp_tls
+                .parse()
+                .map_err(|e: String| anyhow::anyhow!("--smtp-tls: {e}"))?,
+            login: match (&self.smtp_user, &self.smtp_password) {
+                (Some(u), Some(p)) => Some((u.clone(), p.clone())),
+                (None, None) => None,
+                _ => bail!("--smtp-user and --smtp-password go together"),
+            },
+            from: self.smtp_from.clone(),
+        }))
+    }
 }
 
 /// `tidewatch token ...` (on the data directory only: tokens are made by
@@ -507,24 +537,8 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
                 args.collect_key_days.saturating_mul(24 * 3600),
             ),
             webhook_secret: args.webhook_secret.clone(),
-            smtp: match &args.smtp_host {
-                None => None,
-                Some(host) => Some(tidewatch_server::alerts::Smtp {
-                    host: host.clone(),
-                    port: args.smtp_port,
-                    tls: args
-                        .smtp_tls
-                        .parse()
-                        .map_err(|e: String| anyhow::anyhow!("--smtp-tls: {e}"))?,
-                    login: match (&args.smtp_user, &args.smtp_password) {
-                        (Some(u), Some(p)) => Some((u.clone(), p.clone())),
-                        (None, None) => None,
-                        _ => bail!("--smtp-user and --smtp-password go together"),
-                    },
-                    from: args.smtp_from.clone(),
-                }),
-            },
-            public_url: args.public_url.clone(),
+            smtp: args.mail.smtp()?,
+            public_url: args.mail.public_url.clone(),
         };
         let dir = args.data_dir.display().to_string();
         tidewatch_server::service::serve(store, config, |addr| {
@@ -1146,6 +1160,98 @@ pub fn service(place: &Place, command: &ServiceCommand) -> anyhow::Result<ExitCo
             ServiceCommand::List => client.call(Method::GET, "/services", None).await?,
         };
         print_json(&answer)?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// `tidewatch alert ...`.
+#[derive(Subcommand)]
+pub enum AlertCommand {
+    /// A monitor's alert notifications: route, state, attempts, last error.
+    List {
+        /// The monitor.
+        monitor: String,
+    },
+    /// Send a test notification to each of a monitor's alert routes (a
+    /// server sends them; on a data directory they are sent from here).
+    Test {
+        /// The monitor.
+        monitor: String,
+        #[command(flatten)]
+        mail: MailArgs,
+    },
+}
+
+/// One notification as a line.
+fn notification_line(n: &Value) -> String {
+    format!(
+        "{}\t{}\t{} {}\t{}\tattempts {}{}",
+        n["id"],
+        n["window"]["start"].as_str().unwrap_or_default(),
+        n["route"]["type"].as_str().unwrap_or_default(),
+        n["route"]["to"].as_str().unwrap_or_default(),
+        n["state"].as_str().unwrap_or_default(),
+        n["attempts"],
+        n["last_error"]
+            .as_str()
+            .map_or(String::new(), |e| format!("\t{e}"))
+    )
+}
+
+/// `tidewatch alert`.
+pub fn alert(place: &Place, command: &AlertCommand) -> anyhow::Result<ExitCode> {
+    runtime()?.block_on(async {
+        let client = place.client().await?;
+        let list = |monitor: &str| {
+            let path = format!("/monitors/{}/alerts", seg(monitor));
+            let client = &client;
+            async move { client.call(Method::GET, &path, None).await }
+        };
+        match command {
+            AlertCommand::List { monitor } => {
+                for n in list(monitor).await?.as_array().into_iter().flatten() {
+                    println!("{}", notification_line(n));
+                }
+            }
+            AlertCommand::Test { monitor, mail } => {
+                let queued = client
+                    .call(
+                        Method::POST,
+                        &format!("/monitors/{}/alerts/test", seg(monitor)),
+                        None,
+                    )
+                    .await?;
+                let ids: Vec<i64> = queued
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|n| n["id"].as_i64())
+                    .collect();
+                if ids.is_empty() {
+                    bail!("monitor {monitor:?} has no alert routes");
+                }
+                let local = matches!(client, Client::Local { .. });
+                if let Client::Local { state } = &client {
+                    // No server to send them: once, from here.
+                    let secret = tidewatch_server::alerts::webhook_secret(state.store.dir())
+                        .context("the data directory's webhook secret")?;
+                    let mut deliverer = tidewatch_server::alerts::Deliverer::new(&secret);
+                    deliverer.smtp = mail.smtp()?;
+                    deliverer.public_url = mail.public_url.clone();
+                    deliverer.deliver_due(&state.store).await?;
+                }
+                let mut failed = false;
+                for n in list(monitor).await?.as_array().into_iter().flatten() {
+                    if n["id"].as_i64().is_some_and(|id| ids.contains(&id)) {
+                        failed |= local && n["state"] != "sent";
+                        println!("{}", notification_line(n));
+                    }
+                }
+                if failed {
+                    bail!("a test notification was not delivered (see above)");
+                }
+            }
+        }
         Ok(ExitCode::SUCCESS)
     })
 }

@@ -95,6 +95,16 @@ pub struct Smtp {
 /// The email of a notification: subject and plain-text body.
 pub fn email_text(payload: &serde_json::Value, public_url: Option<&str>) -> (String, String) {
     let monitor = payload["monitor"].as_str().unwrap_or_default();
+    let link = payload["link"].as_str().unwrap_or_default();
+    let base = public_url.unwrap_or("").trim_end_matches('/');
+    if payload["event"] == "test" {
+        return (
+            format!("[tidewatch] test alert for {monitor}"),
+            format!(
+                "This is a test of monitor {monitor}'s alert routes: it reached you.\n\nDetails: {base}{link}\n"
+            ),
+        );
+    }
     let service = payload["service"]
         .as_str()
         .map_or(String::new(), |s| format!(" ({s})"));
@@ -132,11 +142,7 @@ pub fn email_text(payload: &serde_json::Value, public_url: Option<&str>) -> (Str
             f["contribution"].as_f64().unwrap_or(0.0) * 100.0
         ));
     }
-    let link = payload["link"].as_str().unwrap_or_default();
-    body.push_str(&format!(
-        "\nDetails: {}{link}\n",
-        public_url.unwrap_or("").trim_end_matches('/')
-    ));
+    body.push_str(&format!("\nDetails: {base}{link}\n"));
     (subject, body)
 }
 

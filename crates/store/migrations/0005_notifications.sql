@@ -2,11 +2,13 @@
 -- coefficient is above its threshold queues one notification per alert
 -- route of its monitor, in the transaction that stores its results; each
 -- window (and service) notifies a route once, however often it is re-run.
+-- A test notification (tidewatch alert test) has no run.
 CREATE TABLE notifications (
     id              INTEGER PRIMARY KEY,
     monitor_id      INTEGER NOT NULL REFERENCES monitors (id),
-    run_id          INTEGER NOT NULL REFERENCES runs (id),
+    run_id          INTEGER REFERENCES runs (id),
     window_start    TEXT NOT NULL,
+    window_end      TEXT NOT NULL,
     service         TEXT,
     -- The AlertRoute, JSON: {"type": "email" | "webhook", "to": ...}.
     route           TEXT NOT NULL,

@@ -44,8 +44,8 @@ pub struct Notification {
     pub id: i64,
     /// The monitor.
     pub monitor: String,
-    /// The run that drifted.
-    pub run_id: i64,
+    /// The run that drifted (none for a test).
+    pub run_id: Option<i64>,
     /// Its window.
     pub window: Window,
     /// Its service, for a monitor made from a model.
@@ -143,13 +143,14 @@ pub(crate) async fn queue_notifications(
     let now = now_text();
     for route in &spec.alerts {
         sqlx::query(
-            "INSERT INTO notifications (monitor_id, run_id, window_start, service, route, \
-             payload, state, next_attempt_at, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT DO NOTHING",
+            "INSERT INTO notifications (monitor_id, run_id, window_start, window_end, service, \
+             route, payload, state, next_attempt_at, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT DO NOTHING",
         )
         .bind(row.get::<i64, _>("monitor_id"))
         .bind(run_id)
         .bind(time_text(window.start))
+        .bind(time_text(window.end))
         .bind(&service)
         .bind(serde_json::to_string(route).expect("a route serialises"))
         .bind(&body)
@@ -161,10 +162,9 @@ pub(crate) async fn queue_notifications(
     Ok(())
 }
 
-const SELECT: &str = "SELECT n.id, m.name AS monitor, n.run_id, n.window_start, r.window_end, \
+const SELECT: &str = "SELECT n.id, m.name AS monitor, n.run_id, n.window_start, n.window_end, \
      n.service, n.route, n.payload, n.state, n.attempts, n.last_error, n.next_attempt_at, \
-     n.created_at, n.sent_at FROM notifications n JOIN monitors m ON m.id = n.monitor_id \
-     JOIN runs r ON r.id = n.run_id ";
+     n.created_at, n.sent_at FROM notifications n JOIN monitors m ON m.id = n.monitor_id ";
 
 fn notification_of(row: &sqlx::sqlite::SqliteRow) -> Notification {
     Notification {
@@ -190,6 +190,42 @@ fn notification_of(row: &sqlx::sqlite::SqliteRow) -> Notification {
 }
 
 impl Store {
+    /// Queues a test notification to each alert route of monitor `name`
+    /// (`tidewatch alert test`); returns them.
+    pub async fn queue_test_notifications(
+        &self,
+        name: &str,
+    ) -> Result<Vec<Notification>, StoreError> {
+        let (monitor_id, m) = self.monitor_row(name).await?;
+        if m.state == crate::MonitorState::Deleted {
+            return Err(StoreError::Deleted(name.to_string()));
+        }
+        let now = now_text();
+        let body = json!({"event": "test", "monitor": name, "link": format!("/monitors/{name}")})
+            .to_string();
+        let mut ids = Vec::new();
+        for route in &m.spec.alerts {
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO notifications (monitor_id, window_start, window_end, route, payload, \
+                 state, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?) \
+                 RETURNING id",
+            )
+            .bind(monitor_id)
+            .bind(&now)
+            .bind(&now)
+            .bind(serde_json::to_string(route).expect("a route serialises"))
+            .bind(&body)
+            .bind(&now)
+            .bind(&now)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| self.db(e))?;
+            ids.push(id);
+        }
+        let all = self.notifications(name).await?;
+        Ok(all.into_iter().filter(|n| ids.contains(&n.id)).collect())
+    }
+
     /// Pending notifications due at `now`, oldest first, at most `limit`.
     pub async fn due_notifications(
         &self,

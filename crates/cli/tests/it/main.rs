@@ -1,6 +1,7 @@
 //! End-to-end tests of the `tidewatch` binary: one test binary, modules per
 //! command.
 
+mod alerts;
 mod collect;
 mod compare;
 mod data;

@@ -83,6 +83,7 @@ pub fn app(state: AppState) -> Router {
         .route("/monitors/{name}/disable", post(monitors::disable))
         .route("/monitors/{name}/audit", get(monitors::audit))
         .route("/monitors/{name}/alerts", get(monitors::alerts))
+        .route("/monitors/{name}/alerts/test", post(monitors::test_alerts))
         .route("/monitors/{name}/runs", get(runs::list).post(runs::adhoc))
         .route("/monitors/{name}/backfill", post(runs::backfill))
         .route("/monitors/{name}/cancel", post(runs::cancel_queued))

@@ -417,3 +417,13 @@ pub async fn alerts(
 ) -> Result<Json<Vec<tidewatch_store::Notification>>, ApiError> {
     Ok(Json(state.store.notifications(&name).await?))
 }
+
+/// `POST /monitors/{name}/alerts/test`: a test notification to each of its
+/// routes, queued for delivery (202).
+pub async fn test_alerts(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<(StatusCode, Json<Vec<tidewatch_store::Notification>>), ApiError> {
+    let queued = state.store.queue_test_notifications(&name).await?;
+    Ok((StatusCode::ACCEPTED, Json(queued)))
+}

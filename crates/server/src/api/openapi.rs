@@ -120,6 +120,11 @@ pub const OPERATIONS: &[(&str, &str, &str)] = &[
         "/monitors/{name}/alerts",
         "A monitor's alert notifications, newest first: route, state (pending, sent, failed), attempts, last error",
     ),
+    (
+        "post",
+        "/monitors/{name}/alerts/test",
+        "Queue a test notification to each of a monitor's alert routes",
+    ),
     ("get", "/models", "List registered model versions"),
     (
         "post",
