@@ -259,6 +259,9 @@ pub struct MonitorFields {
     /// Threshold for one feature: FEATURE=VALUE (repeatable).
     #[arg(long = "feature-threshold", value_name = "FEATURE=VALUE")]
     feature_thresholds: Vec<String>,
+    /// Alert only when N of the last M windows drifted: N/M (e.g. 2/3).
+    #[arg(long, value_name = "N/M")]
+    alert_persistence: Option<String>,
     /// The services compared, for a monitor made from a model (comma separated).
     #[arg(long, value_delimiter = ',')]
     services: Option<Vec<String>>,
@@ -278,6 +281,15 @@ impl MonitorFields {
         }
         if let Some(v) = &self.services {
             body["services"] = json!(v);
+        }
+        if let Some(v) = &self.alert_persistence {
+            let (n, m) = v
+                .split_once('/')
+                .and_then(|(n, m)| {
+                    Some((n.trim().parse::<u32>().ok()?, m.trim().parse::<u32>().ok()?))
+                })
+                .with_context(|| format!("--alert-persistence {v:?}: expected N/M, such as 2/3"))?;
+            body["alert_persistence"] = json!({"drifted": n, "of": m});
         }
         if let Some(v) = &self.features {
             body["features"] = json!(v);

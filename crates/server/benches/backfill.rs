@@ -187,6 +187,7 @@ async fn main() {
                 latency_hours: 0,
                 threshold: 0.2,
                 alerts: vec![],
+                alert_persistence: None,
                 enabled: false,
                 feature_methods: Default::default(),
                 feature_thresholds: Default::default(),

@@ -475,6 +475,7 @@ mod tests {
             latency_hours: 0,
             threshold: 0.2,
             alerts: vec![],
+            alert_persistence: None,
             enabled: true,
             feature_methods: BTreeMap::new(),
             feature_thresholds: BTreeMap::new(),

@@ -131,6 +131,27 @@ pub(crate) async fn queue_notifications(
     };
     let service: Option<String> = row.get("service");
     let name: String = row.get("name");
+    if let Some(p) = spec.alert_persistence {
+        // The newest result of each of the last `of` windows up to this
+        // one (its own result is stored already, in this transaction).
+        let drifted: Option<i64> = sqlx::query_scalar(
+            "SELECT SUM(has_drift) FROM (SELECT has_drift FROM (SELECT x.has_drift, \
+             r.window_start, ROW_NUMBER() OVER (PARTITION BY r.window_start ORDER BY r.id DESC) \
+             AS newest FROM runs r JOIN run_results x ON x.run_id = r.id \
+             WHERE r.monitor_id = ? AND COALESCE(r.service, '') = COALESCE(?, '') \
+             AND r.state = 'succeeded' AND r.kind IN ('scheduled', 'backfill') \
+             AND r.window_start <= ?) WHERE newest = 1 ORDER BY window_start DESC LIMIT ?)",
+        )
+        .bind(row.get::<i64, _>("monitor_id"))
+        .bind(&service)
+        .bind(time_text(window.start))
+        .bind(i64::from(p.of))
+        .fetch_one(&mut **tx)
+        .await?;
+        if drifted.unwrap_or(0) < i64::from(p.drifted) {
+            return Ok(());
+        }
+    }
     let body = payload(
         &name,
         run_id,

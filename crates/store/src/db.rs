@@ -1303,6 +1303,7 @@ mod tests {
             latency_hours: 24,
             threshold: 0.2,
             alerts: vec![AlertRoute::Email("ml@example.com".into())],
+            alert_persistence: None,
             enabled: true,
             feature_methods: BTreeMap::new(),
             feature_thresholds: BTreeMap::new(),

@@ -70,12 +70,25 @@ pub struct MonitorSpec {
     pub threshold: f64,
     /// Where alerts go.
     pub alerts: Vec<AlertRoute>,
+    /// Alert only when this many of the last windows drifted (the window
+    /// that drifts now among them); `None`: on every drifted window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert_persistence: Option<Persistence>,
     /// Whether the scheduler runs it.
     pub enabled: bool,
     /// Deciding metric per feature, overriding the automatic choice.
     pub feature_methods: BTreeMap<String, String>,
     /// Threshold per feature, overriding the metric's default.
     pub feature_thresholds: BTreeMap<String, f64>,
+}
+
+/// "N of the last M windows drifted".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Persistence {
+    /// N: drifted windows needed, at least 1.
+    pub drifted: u32,
+    /// M: the windows looked at, N to 100.
+    pub of: u32,
 }
 
 /// A registered model's name and version.
@@ -202,6 +215,17 @@ impl MonitorSpec {
             ),
             _ => {}
         }
+        if let Some(p) = self.alert_persistence
+            && !(1 <= p.drifted && p.drifted <= p.of && p.of <= 100)
+        {
+            push(
+                "alert_persistence",
+                format!(
+                    "needs 1 <= drifted <= of <= 100, not {} of {}",
+                    p.drifted, p.of
+                ),
+            );
+        }
         for s in &self.services {
             if let Err(rule) = check_name(s) {
                 push("services", rule);
@@ -286,6 +310,7 @@ mod tests {
                 AlertRoute::Email("ml-team@example.com".into()),
                 AlertRoute::Webhook("https://hooks.example.com/drift?x=1".into()),
             ],
+            alert_persistence: None,
             enabled: true,
             feature_methods: BTreeMap::new(),
             feature_thresholds: BTreeMap::new(),

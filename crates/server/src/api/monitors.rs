@@ -45,6 +45,18 @@ fn apply(f: &mut Fields, spec: &mut MonitorSpec) {
             ),
         }
     }
+    if f.has("alert_persistence") {
+        match f.value("alert_persistence") {
+            None | Some(serde_json::Value::Null) => spec.alert_persistence = None,
+            Some(v) => match serde_json::from_value(v) {
+                Ok(p) => spec.alert_persistence = Some(p),
+                Err(_) => f.invalid(
+                    "alert_persistence",
+                    "must be {\"drifted\": N, \"of\": M}, or null",
+                ),
+            },
+        }
+    }
     if let Some(v) = f.opt_string_map("feature_methods") {
         spec.feature_methods = v;
     }
@@ -286,6 +298,7 @@ pub async fn create(
         latency_hours,
         threshold: DEFAULT_THRESHOLD,
         alerts: Vec::new(),
+        alert_persistence: None,
         enabled: true,
         feature_methods: Default::default(),
         feature_thresholds: Default::default(),

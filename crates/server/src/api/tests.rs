@@ -1906,3 +1906,55 @@ async fn a_slack_route_gets_one_text_message_a_window() {
         assert!(text.contains("Top contributing features:\n  x:"), "{text}");
     }
 }
+
+#[tokio::test]
+async fn with_persistence_only_the_second_drifted_window_in_a_row_alerts() {
+    let api = Api::new().await;
+    let (url, seen) = flaky_receiver().await;
+    drifting_daily_monitor(&api, json!([{"type": "webhook", "to": url}])).await;
+    let (status, answer) = api
+        .admin(
+            Method::PATCH,
+            "/api/v1/monitors/daily",
+            Some(json!({"alert_persistence": {"drifted": 2, "of": 3}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let (status, answer) = api
+        .admin(
+            Method::PATCH,
+            "/api/v1/monitors/daily",
+            Some(json!({"alert_persistence": {"drifted": 4, "of": 3}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert!(answer.to_string().contains("alert_persistence"), "{answer}");
+    // 2024-01-07 did not drift; the 8th and 9th did: the 8th is one of
+    // three, the 9th two of three.
+    let (status, _) = api
+        .admin(
+            Method::POST,
+            "/api/v1/monitors/daily/backfill",
+            Some(json!({"from": "2024-01-07", "to": "2024-01-09"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    while crate::runner::run_next(&api.state.store, &api.state.baselines)
+        .await
+        .unwrap()
+        .is_some()
+    {}
+    let (_, history) = api
+        .admin(Method::GET, "/api/v1/monitors/daily/alerts", None)
+        .await;
+    let history = history.as_array().unwrap().clone();
+    assert_eq!(history.len(), 1, "{history:?}");
+    assert!(
+        history[0]["window"]["start"]
+            .as_str()
+            .unwrap()
+            .starts_with("2024-01-09"),
+        "{history:?}"
+    );
+    drop(seen);
+}
