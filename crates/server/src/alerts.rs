@@ -11,7 +11,7 @@
 //! receivers that must not act twice.
 //!
 //! A Slack-style route gets `{"text": ...}`: the email's subject and
-//! body as one message.
+//! body as one message (signed alike).
 //!
 //! Email goes over SMTP ([`Smtp`]: STARTTLS, implicit TLS or plain, with
 //! an optional login): the subject names the monitor, window, coefficient
@@ -205,41 +205,11 @@ impl Deliverer {
 
     async fn send(&self, n: &Notification) -> Result<(), String> {
         match &n.route {
-            AlertRoute::Webhook(url) => {
-                let body = n.payload.to_string();
-                let r = self
-                    .http
-                    .post(url)
-                    .header("content-type", "application/json")
-                    .header(
-                        "x-tidewatch-signature",
-                        signature(&self.secret, body.as_bytes()),
-                    )
-                    .header("x-tidewatch-delivery", n.id.to_string())
-                    .body(body)
-                    .send()
-                    .await
-                    .map_err(|e| format!("POST {url}: {e}"))?;
-                if r.status().is_success() {
-                    Ok(())
-                } else {
-                    Err(format!("POST {url}: {}", r.status()))
-                }
-            }
+            AlertRoute::Webhook(url) => self.post(url, n.payload.to_string(), n.id).await,
             AlertRoute::Slack(url) => {
                 let (subject, body) = email_text(&n.payload, self.public_url.as_deref());
-                let r = self
-                    .http
-                    .post(url)
-                    .json(&serde_json::json!({ "text": format!("*{subject}*\n{body}") }))
-                    .send()
-                    .await
-                    .map_err(|e| format!("POST {url}: {e}"))?;
-                if r.status().is_success() {
-                    Ok(())
-                } else {
-                    Err(format!("POST {url}: {}", r.status()))
-                }
+                let text = serde_json::json!({ "text": format!("*{subject}*\n{body}") });
+                self.post(url, text.to_string(), n.id).await
             }
             AlertRoute::Email(to) => {
                 let Some(smtp) = &self.smtp else {
@@ -251,6 +221,28 @@ impl Deliverer {
                     .await
                     .map_err(|e| format!("email to {to} through {}:{}: {e}", smtp.host, smtp.port))
             }
+        }
+    }
+
+    /// POSTs JSON `body` to `url`, signed, with the notification's id.
+    async fn post(&self, url: &str, body: String, id: i64) -> Result<(), String> {
+        let r = self
+            .http
+            .post(url)
+            .header("content-type", "application/json")
+            .header(
+                "x-tidewatch-signature",
+                signature(&self.secret, body.as_bytes()),
+            )
+            .header("x-tidewatch-delivery", id.to_string())
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| format!("POST {url}: {e}"))?;
+        if r.status().is_success() {
+            Ok(())
+        } else {
+            Err(format!("POST {url}: {}", r.status()))
         }
     }
 

@@ -1705,27 +1705,29 @@ async fn drifting_daily_monitor(api: &Api, alerts: Value) {
     }
 }
 
+/// Backfills monitor `daily` from `from` to `to` and runs every run.
+async fn backfill_daily(api: &Api, from: &str, to: &str) {
+    let (status, answer) = api
+        .admin(
+            Method::POST,
+            "/api/v1/monitors/daily/backfill",
+            Some(json!({"from": from, "to": to})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    while crate::runner::run_next(&api.state.store, &api.state.baselines)
+        .await
+        .unwrap()
+        .is_some()
+    {}
+}
+
 #[tokio::test]
 async fn drifted_windows_notify_each_webhook_once_signed_and_retried() {
     let api = Api::new().await;
     let (url, seen) = flaky_receiver().await;
     drifting_daily_monitor(&api, json!([{"type": "webhook", "to": url}])).await;
-    let backfill = || async {
-        let (status, answer) = api
-            .admin(
-                Method::POST,
-                "/api/v1/monitors/daily/backfill",
-                Some(json!({"from": "2024-01-07", "to": "2024-01-09"})),
-            )
-            .await;
-        assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
-        while crate::runner::run_next(&api.state.store, &api.state.baselines)
-            .await
-            .unwrap()
-            .is_some()
-        {}
-    };
-    backfill().await;
+    backfill_daily(&api, "2024-01-07", "2024-01-09").await;
     // Two drifted days: two notifications; the first attempt meets the 500.
     let mut deliverer = crate::alerts::Deliverer::new(b"s3cret");
     deliverer.backoff = std::time::Duration::from_millis(20);
@@ -1733,7 +1735,7 @@ async fn drifted_windows_notify_each_webhook_once_signed_and_retried() {
     tokio::time::sleep(std::time::Duration::from_millis(60)).await;
     assert_eq!(deliverer.deliver_due(&api.state.store).await.unwrap(), 1);
     // Re-running the windows notifies nobody again.
-    backfill().await;
+    backfill_daily(&api, "2024-01-07", "2024-01-09").await;
     tokio::time::sleep(std::time::Duration::from_millis(60)).await;
     assert_eq!(deliverer.deliver_due(&api.state.store).await.unwrap(), 0);
     let got = seen.lock().unwrap().clone();
@@ -1804,19 +1806,7 @@ async fn drifted_windows_are_emailed_through_a_real_smtp_server() {
         std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
     });
     assert!(ready, "aiosmtpd did not start");
-    let (status, _) = api
-        .admin(
-            Method::POST,
-            "/api/v1/monitors/daily/backfill",
-            Some(json!({"from": "2024-01-07", "to": "2024-01-09"})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::ACCEPTED);
-    while crate::runner::run_next(&api.state.store, &api.state.baselines)
-        .await
-        .unwrap()
-        .is_some()
-    {}
+    backfill_daily(&api, "2024-01-07", "2024-01-09").await;
     // No SMTP server configured: the attempt fails, saying so.
     let mut deliverer = crate::alerts::Deliverer::new(b"k");
     deliverer.backoff = std::time::Duration::from_millis(10);
@@ -1879,19 +1869,7 @@ async fn a_slack_route_gets_one_text_message_a_window() {
     let api = Api::new().await;
     let (url, seen) = flaky_receiver().await;
     drifting_daily_monitor(&api, json!([{"type": "slack", "to": url}])).await;
-    let (status, _) = api
-        .admin(
-            Method::POST,
-            "/api/v1/monitors/daily/backfill",
-            Some(json!({"from": "2024-01-08", "to": "2024-01-09"})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::ACCEPTED);
-    while crate::runner::run_next(&api.state.store, &api.state.baselines)
-        .await
-        .unwrap()
-        .is_some()
-    {}
+    backfill_daily(&api, "2024-01-08", "2024-01-09").await;
     let mut deliverer = crate::alerts::Deliverer::new(b"k");
     deliverer.backoff = std::time::Duration::from_millis(10);
     deliverer.deliver_due(&api.state.store).await.unwrap();
@@ -1931,19 +1909,7 @@ async fn with_persistence_only_the_second_drifted_window_in_a_row_alerts() {
     assert!(answer.to_string().contains("alert_persistence"), "{answer}");
     // 2024-01-07 did not drift; the 8th and 9th did: the 8th is one of
     // three, the 9th two of three.
-    let (status, _) = api
-        .admin(
-            Method::POST,
-            "/api/v1/monitors/daily/backfill",
-            Some(json!({"from": "2024-01-07", "to": "2024-01-09"})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::ACCEPTED);
-    while crate::runner::run_next(&api.state.store, &api.state.baselines)
-        .await
-        .unwrap()
-        .is_some()
-    {}
+    backfill_daily(&api, "2024-01-07", "2024-01-09").await;
     let (_, history) = api
         .admin(Method::GET, "/api/v1/monitors/daily/alerts", None)
         .await;
