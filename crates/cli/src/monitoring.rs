@@ -491,6 +491,10 @@ pub struct ShowArgs {
     /// The metric of the detail trends (default: each feature's deciding metric).
     #[arg(long)]
     metric: Option<String>,
+    /// Only this service (a monitor made from a model; default: each, in
+    /// a folder of its own).
+    #[arg(long)]
+    service: Option<String>,
 }
 
 /// A path segment, percent-encoded.
@@ -1055,35 +1059,60 @@ pub fn show(place: &Place, args: &ShowArgs) -> anyhow::Result<ExitCode> {
                 answer["to"].as_str().unwrap_or_default()
             );
         }
-        let mut figures = vec![
-            tidewatch_server::figures::coefficient_trend(&windows),
-            tidewatch_server::figures::contributions(&windows),
-        ];
-        if args.details {
-            for feature in tidewatch_server::figures::features(&windows) {
-                figures.extend(tidewatch_server::figures::metric_trend(
-                    &windows,
-                    &feature,
-                    args.metric.as_deref(),
-                ));
+        // A monitor made from a model: one set of figures per service.
+        let mut groups: Vec<(Option<String>, Vec<Value>)> = Vec::new();
+        for w in windows {
+            let service = w["service"].as_str().map(str::to_string);
+            if args.service.is_some() && service != args.service {
+                continue;
+            }
+            match groups.iter_mut().find(|(s, _)| *s == service) {
+                Some((_, ws)) => ws.push(w),
+                None => groups.push((service, vec![w])),
             }
         }
-        std::fs::create_dir_all(&args.output)
-            .with_context(|| format!("creating {}", args.output.display()))?;
-        for figure in &figures {
-            let svg = args.output.join(format!("{}.svg", figure.name));
-            std::fs::write(&svg, &figure.svg)
-                .with_context(|| format!("writing {}", svg.display()))?;
-            let png = args.output.join(format!("{}.png", figure.name));
-            std::fs::write(&png, tidewatch_report::figures::png(figure, 2.0)?)
-                .with_context(|| format!("writing {}", png.display()))?;
+        if groups.is_empty() {
+            bail!(
+                "monitor {:?} has no results of service {:?} in the range",
+                args.monitor,
+                args.service.as_deref().unwrap_or_default()
+            );
         }
-        println!(
-            "{} figures of {} windows written to {}",
-            figures.len(),
-            windows.len(),
-            args.output.display()
-        );
+        for (service, windows) in &groups {
+            let mut figures = vec![
+                tidewatch_server::figures::coefficient_trend(windows),
+                tidewatch_server::figures::contributions(windows),
+            ];
+            if args.details {
+                for feature in tidewatch_server::figures::features(windows) {
+                    figures.extend(tidewatch_server::figures::metric_trend(
+                        windows,
+                        &feature,
+                        args.metric.as_deref(),
+                    ));
+                }
+            }
+            let folder = match service {
+                Some(s) if args.service.is_none() => args.output.join(s),
+                _ => args.output.clone(),
+            };
+            std::fs::create_dir_all(&folder)
+                .with_context(|| format!("creating {}", folder.display()))?;
+            for figure in &figures {
+                let svg = folder.join(format!("{}.svg", figure.name));
+                std::fs::write(&svg, &figure.svg)
+                    .with_context(|| format!("writing {}", svg.display()))?;
+                let png = folder.join(format!("{}.png", figure.name));
+                std::fs::write(&png, tidewatch_report::figures::png(figure, 2.0)?)
+                    .with_context(|| format!("writing {}", png.display()))?;
+            }
+            println!(
+                "{} figures of {} windows written to {}",
+                figures.len(),
+                windows.len(),
+                folder.display()
+            );
+        }
         Ok(ExitCode::SUCCESS)
     })
 }

@@ -249,6 +249,25 @@ fn a_model_its_services_and_a_monitor_made_from_it() {
             .any(|l| l.contains("DRIFT") && l.ends_with("loans-west")),
         "{table}"
     );
+    // Figures: one folder per service.
+    let figures = tmp.path().join("figures");
+    let out = ok(&[
+        "show",
+        "loans",
+        "--from",
+        "2024-03-04",
+        "--to",
+        "2024-03-05",
+        "-o",
+        figures.to_str().unwrap(),
+    ]);
+    assert_eq!(out.lines().count(), 2, "{out}");
+    for s in ["loans-east", "loans-west"] {
+        assert!(
+            figures.join(s).join("drift-coefficient.svg").is_file(),
+            "{out}"
+        );
+    }
     // A service of another model version is refused, naming it.
     let (code, _, err) = run(&[
         "monitor",

@@ -35,9 +35,39 @@ pub async fn figure(
     let mut f = Fields::from_query(rest);
     let feature = f.opt_string("feature");
     let metric = f.opt_string("metric");
+    let service = f.opt_string("service");
     f.finish()?;
     let results = super::runs::results(State(state), Path(name.clone()), Query(range)).await?;
-    let windows = results.0["windows"].as_array().cloned().unwrap_or_default();
+    let mut windows = results.0["windows"].as_array().cloned().unwrap_or_default();
+    // A monitor made from a model has a result per service per window: a
+    // figure draws one service.
+    let mut services: Vec<String> = windows
+        .iter()
+        .filter_map(|w| w["service"].as_str().map(str::to_string))
+        .collect();
+    services.sort();
+    services.dedup();
+    match &service {
+        Some(s) => {
+            if !services.contains(s) {
+                return Err(ApiError::field(
+                    "service",
+                    format!("monitor {name:?} has no results of service {s:?} in the range"),
+                ));
+            }
+            windows.retain(|w| w["service"].as_str() == Some(s.as_str()));
+        }
+        None if services.len() > 1 => {
+            return Err(ApiError::field(
+                "service",
+                format!(
+                    "is required: the figure draws one of {}",
+                    services.join(", ")
+                ),
+            ));
+        }
+        None => {}
+    }
     let fig = match stem {
         "drift-coefficient" => crate::figures::coefficient_trend(&windows),
         "contributions" => crate::figures::contributions(&windows),

@@ -1613,6 +1613,25 @@ async fn a_monitor_made_from_a_model_compares_each_of_its_services() {
         (&json!("loans-west"), &json!(true)),
         "{results}"
     );
+    // A figure draws one service.
+    let figure =
+        "/api/v1/monitors/loans/figures/drift-coefficient.svg?from=2024-03-04&to=2024-03-05";
+    let (status, answer) = api.admin(Method::GET, figure, None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert!(
+        answer.to_string().contains("loans-east, loans-west"),
+        "{answer}"
+    );
+    let (status, bytes) = api
+        .raw(
+            Some(&api.admin),
+            Method::GET,
+            &format!("{figure}&service=loans-west"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(String::from_utf8_lossy(&bytes).contains("<svg"));
     // Runs and backfills may name some of the services, and only its own.
     let (status, answer) = api
         .admin(
