@@ -93,6 +93,83 @@ pub fn stream_glob(
         .to_string()
 }
 
+/// What is compacted of one stream of a service on one UTC day.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DayCount {
+    /// `inputs` or `predictions`.
+    pub stream: String,
+    /// The UTC day.
+    pub day: chrono::NaiveDate,
+    /// Records.
+    pub rows: u64,
+    /// The newest `$Timestamp` among them, microseconds since 1970-01-01
+    /// UTC (from the parts' statistics).
+    pub last_micros: Option<i64>,
+}
+
+/// Records per stream and UTC day of `service` under `root`, read from the
+/// compacted parts' footers (no rows are decoded), oldest day first.
+pub fn day_counts(root: &Path, service: &str) -> Result<Vec<DayCount>, crate::Error> {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    use parquet::file::statistics::Statistics;
+    let mut counts: std::collections::BTreeMap<(chrono::NaiveDate, String), (u64, Option<i64>)> =
+        std::collections::BTreeMap::new();
+    for stream in ["inputs", "predictions"] {
+        let pattern = stream_glob(root, service, None, None, stream);
+        let Ok(paths) = glob::glob(&pattern) else {
+            continue;
+        };
+        for path in paths.flatten() {
+            // .../<stream>/YYYY/MM/DD/part-N.parquet
+            let day = (|| {
+                let d = path.parent()?;
+                let m = d.parent()?;
+                let y = m.parent()?;
+                let text = |p: &Path| p.file_name()?.to_str().map(str::to_string);
+                chrono::NaiveDate::parse_from_str(
+                    &format!("{}-{}-{}", text(y)?, text(m)?, text(d)?),
+                    "%Y-%m-%d",
+                )
+                .ok()
+            })();
+            let Some(day) = day else { continue };
+            let file = std::fs::File::open(&path).map_err(|source| crate::Error::Io {
+                path: path.clone(),
+                source,
+            })?;
+            let reader = SerializedFileReader::new(file).map_err(|e| crate::Error::Format {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
+            let meta = reader.metadata();
+            let leaf = meta
+                .file_metadata()
+                .schema_descr()
+                .columns()
+                .iter()
+                .position(|c| c.path().parts() == [TIMESTAMP]);
+            let entry = counts.entry((day, stream.to_string())).or_default();
+            for rg in meta.row_groups() {
+                entry.0 += rg.num_rows().max(0) as u64;
+                if let Some(Statistics::Int64(st)) = leaf.and_then(|l| rg.column(l).statistics())
+                    && let Some(&max) = st.max_opt()
+                {
+                    entry.1 = Some(entry.1.map_or(max, |m| m.max(max)));
+                }
+            }
+        }
+    }
+    Ok(counts
+        .into_iter()
+        .map(|((day, stream), (rows, last_micros))| DayCount {
+            stream,
+            day,
+            rows,
+            last_micros,
+        })
+        .collect())
+}
+
 /// A file format records are exported in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExportFormat {

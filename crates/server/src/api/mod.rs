@@ -99,6 +99,7 @@ pub fn app(state: AppState) -> Router {
             post(collect::predictions),
         )
         .route("/services/{service}/export", get(collect::export))
+        .route("/services/{service}/stats", get(collect::stats))
         .route("/models", get(models::list).post(models::register))
         .route("/models/{name}", get(models::get_one))
         .route(

@@ -125,6 +125,11 @@ pub const OPERATIONS: &[(&str, &str, &str)] = &[
         "/monitors/{name}/alerts/test",
         "Queue a test notification to each of a monitor's alert routes",
     ),
+    (
+        "get",
+        "/services/{service}/stats",
+        "A collected service's records per stream and day, newest record time, and batches taken and refused since start",
+    ),
     ("get", "/models", "List registered model versions"),
     (
         "post",

@@ -212,7 +212,7 @@ async fn every_openapi_operation_is_routed() {
     let api = Api::new().await;
     let doc = openapi::spec();
     let paths = doc["paths"].as_object().unwrap();
-    assert_eq!(paths.len(), 27, "{:?}", paths.keys());
+    assert_eq!(paths.len(), 28, "{:?}", paths.keys());
     for (path, ops) in paths {
         for method in ops.as_object().unwrap().keys() {
             let uri = path
@@ -1165,6 +1165,35 @@ async fn a_window_of_collected_records_exports_as_parquet_or_csv() {
         .call(Some(&ingest), Method::GET, &export(""), None)
         .await;
     assert_eq!(got, StatusCode::FORBIDDEN);
+    // The service's stats: rows per day from the parts, the newest time.
+    let (got, stats) = api
+        .call(
+            Some(&api.reader),
+            Method::GET,
+            "/api/v1/services/loans-api/stats",
+            None,
+        )
+        .await;
+    assert_eq!(got, StatusCode::OK, "{stats}");
+    let days = stats["days"].as_array().unwrap();
+    assert_eq!(days.len(), 3, "{stats}");
+    assert!(
+        days.iter()
+            .all(|d| d["rows"] == 10 && d["stream"] == "inputs"),
+        "{stats}"
+    );
+    assert_eq!(days[0]["day"], "2024-03-01");
+    assert_eq!(stats["last_record_at"], "2024-03-03T09:00:00Z", "{stats}");
+    assert_eq!(stats["since_start"]["rows"], 30);
+    let (got, _) = api
+        .call(
+            Some(&api.reader),
+            Method::GET,
+            "/api/v1/services/nobody/stats",
+            None,
+        )
+        .await;
+    assert_eq!(got, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
