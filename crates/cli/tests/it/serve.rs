@@ -961,3 +961,66 @@ fn the_rust_client_batches_retries_until_the_server_is_up_and_stores_once() {
         "{gave_up}"
     );
 }
+
+#[test]
+fn the_real_collector_refuses_bad_batches_and_tokens_by_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let writer = new_token(&home, "ingest", Some("loans-api"));
+    let other = {
+        let out = tidewatch(&[
+            "token",
+            "create",
+            "other",
+            "--role",
+            "ingest",
+            "--service",
+            "other-api",
+            "--data-dir",
+            home.to_str().unwrap(),
+        ]);
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    let server = Server::start(&home);
+    let url = format!("{}/api/v1/services/loans-api/inputs", server.url);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let post = |token: &str, content_type: &str, body: Vec<u8>| {
+        let (url, token, content_type) = (url.clone(), token.to_string(), content_type.to_string());
+        runtime.block_on(async move {
+            let r = reqwest::Client::new()
+                .post(&url)
+                .bearer_auth(token)
+                .header("content-type", content_type)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            (status, r.text().await.unwrap_or_default())
+        })
+    };
+    // A bad record: 400 naming its index; nothing stored.
+    let (status, body) = post(
+        &writer,
+        "application/json",
+        br#"[{"x": 1}, {"x": {"nested": true}}]"#.to_vec(),
+    );
+    assert_eq!(status, 400, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["error"]["record"], 1, "{body}");
+    // Too large: 413.
+    let (status, body) = post(&writer, "application/json", vec![b' '; 33 << 20]);
+    assert_eq!(status, 413, "{body}");
+    // Not a token: 401; another service's token: 403.
+    let (status, _) = post("not-a-token", "application/json", b"[]".to_vec());
+    assert_eq!(status, 401);
+    let (status, _) = post(&other, "application/json", br#"[{"x": 1}]"#.to_vec());
+    assert_eq!(status, 403);
+    // A good batch after all that: 201.
+    let (status, body) = post(&writer, "text/csv", b"x,c\n1,a\n2,b\n".to_vec());
+    assert_eq!(status, 201, "{body}");
+    server.kill();
+}
