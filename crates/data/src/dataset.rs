@@ -567,12 +567,7 @@ mod tests {
         );
         let input = dir.path().to_str().unwrap();
         let d = Dataset::open(input, &ReadOptions::default()).unwrap();
-        let names: Vec<String> = d
-            .schema()
-            .fields()
-            .iter()
-            .map(|f| f.name().clone())
-            .collect();
+        let names = column_names(&d.schema());
         assert_eq!(names, ["t", "x", "c", "y"]);
         assert_eq!(
             d.schema().field_with_name("x").unwrap().data_type(),
@@ -610,12 +605,7 @@ mod tests {
             ..ReadOptions::default()
         };
         let d = Dataset::open(input, &options).unwrap();
-        let names: Vec<String> = d
-            .schema()
-            .fields()
-            .iter()
-            .map(|f| f.name().clone())
-            .collect();
+        let names = column_names(&d.schema());
         assert_eq!(names, ["t", "x"]);
         assert!(d.schema_changes().is_empty());
         assert_eq!(d.read_all().unwrap().1.rows, 1);

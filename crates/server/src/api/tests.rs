@@ -988,19 +988,7 @@ async fn a_collected_service_is_a_monitor_target_once_compacted() {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{answer}");
-    let (status, _) = api
-        .admin(
-            Method::POST,
-            "/api/v1/monitors/loans/backfill",
-            Some(json!({"from": "2024-03-04", "to": "2024-03-05"})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::ACCEPTED);
-    while crate::runner::run_next(&api.state.store, &api.state.baselines)
-        .await
-        .unwrap()
-        .is_some()
-    {}
+    backfill_and_run(&api, "loans", "2024-03-04", "2024-03-05").await;
     let (_, results) = api
         .admin(
             Method::GET,
@@ -1417,19 +1405,7 @@ async fn predictions_joined_to_inputs_are_monitored_as_features() {
         let (status, answer) = api.admin(Method::POST, uri, Some(body)).await;
         assert_eq!(status, StatusCode::CREATED, "{answer}");
     }
-    let (status, answer) = api
-        .admin(
-            Method::POST,
-            "/api/v1/monitors/served/backfill",
-            Some(json!({"from": "2024-03-04", "to": "2024-03-05"})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
-    while crate::runner::run_next(&api.state.store, &api.state.baselines)
-        .await
-        .unwrap()
-        .is_some()
-    {}
+    backfill_and_run(&api, "served", "2024-03-04", "2024-03-05").await;
     let (_, results) = api
         .admin(
             Method::GET,
@@ -1753,12 +1729,13 @@ async fn drifting_daily_monitor(api: &Api, alerts: Value) {
     }
 }
 
-/// Backfills monitor `daily` from `from` to `to` and runs every run.
-async fn backfill_daily(api: &Api, from: &str, to: &str) {
+/// Backfills `monitor` from `from` to `to` (days, inclusive) and executes
+/// every queued run.
+async fn backfill_and_run(api: &Api, monitor: &str, from: &str, to: &str) {
     let (status, answer) = api
         .admin(
             Method::POST,
-            "/api/v1/monitors/daily/backfill",
+            &format!("/api/v1/monitors/{monitor}/backfill"),
             Some(json!({"from": from, "to": to})),
         )
         .await;
@@ -1775,7 +1752,7 @@ async fn drifted_windows_notify_each_webhook_once_signed_and_retried() {
     let api = Api::new().await;
     let (url, seen) = flaky_receiver().await;
     drifting_daily_monitor(&api, json!([{"type": "webhook", "to": url}])).await;
-    backfill_daily(&api, "2024-01-07", "2024-01-09").await;
+    backfill_and_run(&api, "daily", "2024-01-07", "2024-01-09").await;
     // Two drifted days: two notifications; the first attempt meets the 500.
     let mut deliverer = crate::alerts::Deliverer::new(b"s3cret");
     deliverer.backoff = std::time::Duration::from_millis(20);
@@ -1783,7 +1760,7 @@ async fn drifted_windows_notify_each_webhook_once_signed_and_retried() {
     tokio::time::sleep(std::time::Duration::from_millis(60)).await;
     assert_eq!(deliverer.deliver_due(&api.state.store).await.unwrap(), 1);
     // Re-running the windows notifies nobody again.
-    backfill_daily(&api, "2024-01-07", "2024-01-09").await;
+    backfill_and_run(&api, "daily", "2024-01-07", "2024-01-09").await;
     tokio::time::sleep(std::time::Duration::from_millis(60)).await;
     assert_eq!(deliverer.deliver_due(&api.state.store).await.unwrap(), 0);
     let got = seen.lock().unwrap().clone();
@@ -1854,7 +1831,7 @@ async fn drifted_windows_are_emailed_through_a_real_smtp_server() {
         std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
     });
     assert!(ready, "aiosmtpd did not start");
-    backfill_daily(&api, "2024-01-07", "2024-01-09").await;
+    backfill_and_run(&api, "daily", "2024-01-07", "2024-01-09").await;
     // No SMTP server configured: the attempt fails, saying so.
     let mut deliverer = crate::alerts::Deliverer::new(b"k");
     deliverer.backoff = std::time::Duration::from_millis(10);
@@ -1917,7 +1894,7 @@ async fn a_slack_route_gets_one_text_message_a_window() {
     let api = Api::new().await;
     let (url, seen) = flaky_receiver().await;
     drifting_daily_monitor(&api, json!([{"type": "slack", "to": url}])).await;
-    backfill_daily(&api, "2024-01-08", "2024-01-09").await;
+    backfill_and_run(&api, "daily", "2024-01-08", "2024-01-09").await;
     let mut deliverer = crate::alerts::Deliverer::new(b"k");
     deliverer.backoff = std::time::Duration::from_millis(10);
     deliverer.deliver_due(&api.state.store).await.unwrap();
@@ -1957,7 +1934,7 @@ async fn with_persistence_only_the_second_drifted_window_in_a_row_alerts() {
     assert!(answer.to_string().contains("alert_persistence"), "{answer}");
     // 2024-01-07 did not drift; the 8th and 9th did: the 8th is one of
     // three, the 9th two of three.
-    backfill_daily(&api, "2024-01-07", "2024-01-09").await;
+    backfill_and_run(&api, "daily", "2024-01-07", "2024-01-09").await;
     let (_, history) = api
         .admin(Method::GET, "/api/v1/monitors/daily/alerts", None)
         .await;
