@@ -170,6 +170,36 @@ pub fn day_counts(root: &Path, service: &str) -> Result<Vec<DayCount>, crate::Er
         .collect())
 }
 
+/// The services with a folder under `root` (as their path segments), in
+/// name order; none when `root` does not exist yet.
+pub fn services(root: &Path) -> Result<Vec<String>, crate::Error> {
+    let entries = match std::fs::read_dir(root) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(source) => {
+            return Err(crate::Error::Io {
+                path: root.to_path_buf(),
+                source,
+            });
+        }
+    };
+    let mut names = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|source| crate::Error::Io {
+            path: root.to_path_buf(),
+            source,
+        })?;
+        if entry.file_type().is_ok_and(|t| t.is_dir())
+            && let Some(name) = entry.file_name().to_str()
+            && !name.starts_with('.')
+        {
+            names.push(name.to_string());
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
 /// A file format records are exported in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExportFormat {

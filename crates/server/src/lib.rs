@@ -34,6 +34,7 @@
 pub mod alerts;
 pub mod api;
 pub mod collector;
+pub mod dashboard;
 pub mod figures;
 pub mod runner;
 pub mod service;

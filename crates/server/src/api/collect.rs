@@ -220,6 +220,48 @@ pub async fn export(
     Ok(([(header::CONTENT_TYPE, content_type)], bytes).into_response())
 }
 
+/// Where the collector's compacted parts lie.
+pub(crate) fn data_root(state: &AppState) -> std::path::PathBuf {
+    state.collector.as_ref().map_or_else(
+        || state.store.dir().join("collect").join("data"),
+        |c| c.data_root(),
+    )
+}
+
+/// What `service` has sent: its compacted records per stream and UTC day,
+/// the newest record time and the collector's counts since start.
+pub(crate) async fn service_stats(
+    state: &AppState,
+    service: &str,
+) -> Result<serde_json::Value, ApiError> {
+    let root = data_root(state);
+    let name = service.to_string();
+    let days =
+        tokio::task::spawn_blocking(move || tidewatch_data::collected::day_counts(&root, &name))
+            .await
+            .map_err(|e| ApiError::Internal(format!("the stats thread failed: {e}")))?
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let counts = state
+        .collector
+        .as_ref()
+        .and_then(|c| c.counts().into_iter().find(|(s, _)| s == service))
+        .map(|(_, n)| n)
+        .unwrap_or_default();
+    let last = days
+        .iter()
+        .filter_map(|d| d.last_micros)
+        .max()
+        .map(tidewatch_data::window::format_instant);
+    Ok(serde_json::json!({
+        "service": service,
+        "days": days.iter().map(|d| serde_json::json!({
+            "stream": d.stream, "day": d.day.to_string(), "rows": d.rows,
+        })).collect::<Vec<_>>(),
+        "last_record_at": last,
+        "since_start": counts,
+    }))
+}
+
 /// `GET /services/{service}/stats`: what a collected service has sent:
 /// compacted records per stream and UTC day (from the parts' footers),
 /// the newest record time, and what the collector took and refused from
@@ -231,38 +273,13 @@ pub async fn stats(
     if let Err(rule) = tidewatch_store::monitor::check_name(&service) {
         return Err(ApiError::field("service", rule));
     }
-    let root = state.collector.as_ref().map_or_else(
-        || state.store.dir().join("collect").join("data"),
-        |c| c.data_root(),
-    );
-    let name = service.clone();
-    let days =
-        tokio::task::spawn_blocking(move || tidewatch_data::collected::day_counts(&root, &name))
-            .await
-            .map_err(|e| ApiError::Internal(format!("the stats thread failed: {e}")))?
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let counts = state
-        .collector
-        .as_ref()
-        .and_then(|c| c.counts().into_iter().find(|(s, _)| *s == service))
-        .map(|(_, n)| n)
-        .unwrap_or_default();
-    if days.is_empty() && counts == crate::collector::ServiceCounts::default() {
+    let stats = service_stats(&state, &service).await?;
+    let silent = stats["days"].as_array().is_none_or(Vec::is_empty)
+        && stats["since_start"] == serde_json::json!(crate::collector::ServiceCounts::default());
+    if silent {
         return Err(ApiError::NotFound(format!(
             "service {service:?} has sent nothing"
         )));
     }
-    let last = days
-        .iter()
-        .filter_map(|d| d.last_micros)
-        .max()
-        .map(tidewatch_data::window::format_instant);
-    Ok(Json(serde_json::json!({
-        "service": service,
-        "days": days.iter().map(|d| serde_json::json!({
-            "stream": d.stream, "day": d.day.to_string(), "rows": d.rows,
-        })).collect::<Vec<_>>(),
-        "last_record_at": last,
-        "since_start": counts,
-    })))
+    Ok(Json(stats))
 }

@@ -12,6 +12,7 @@
 mod auth;
 pub mod body;
 mod collect;
+mod dashboard;
 mod datasets;
 pub mod error;
 mod figures;
@@ -89,6 +90,9 @@ pub fn app(state: AppState) -> Router {
         .route("/monitors/{name}/cancel", post(runs::cancel_queued))
         .route("/monitors/{name}/results", get(runs::results))
         .route("/monitors/{name}/figures/{figure}", get(figures::figure))
+        .route("/monitors/{name}/series", get(dashboard::series))
+        .route("/overview", get(dashboard::overview))
+        .route("/collected", get(dashboard::collected))
         .route("/runs/{id}", get(runs::get_one))
         .route("/runs/{id}/cancel", post(runs::cancel))
         .route("/runs/{id}/report", get(runs::report))
@@ -120,6 +124,7 @@ pub fn app(state: AppState) -> Router {
         .nest("/api/v1", api)
         .merge(metrics)
         .route("/healthz", get(healthz))
+        .merge(crate::dashboard::routes())
         .fallback(not_found)
         .with_state(state)
 }

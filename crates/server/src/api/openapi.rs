@@ -76,6 +76,21 @@ pub const OPERATIONS: &[(&str, &str, &str)] = &[
     ),
     (
         "get",
+        "/monitors/{name}/series",
+        "The dashboard's columns per window: coefficient, threshold, AUC, every feature's contribution and drift flag, and one feature's metrics (?from=&to=, default every window; ?service=; ?feature=)",
+    ),
+    (
+        "get",
+        "/overview",
+        "Every monitor with its newest window per service, next run time and run counts by state",
+    ),
+    (
+        "get",
+        "/collected",
+        "Every collected or registered service: records per stream and UTC day, newest record time, batches taken and refused since start",
+    ),
+    (
+        "get",
         "/monitors/{name}/results",
         "Results per window (?from=&to=, default the last 10 periods; ?include_adhoc=true; ?run=ID)",
     ),
@@ -93,7 +108,7 @@ pub const OPERATIONS: &[(&str, &str, &str)] = &[
     (
         "get",
         "/runs/{id}/report",
-        "The whole drift report of a succeeded run",
+        "The whole drift report of a succeeded run (?feature= keeps that one feature)",
     ),
     (
         "get",

@@ -24,7 +24,7 @@ pub fn parse_day(text: &str) -> Result<NaiveDate, String> {
 }
 
 /// An instant given as RFC 3339 or a date (its midnight, UTC).
-fn parse_instant(text: &str) -> Result<DateTime<Utc>, String> {
+pub(crate) fn parse_instant(text: &str) -> Result<DateTime<Utc>, String> {
     let t = text.trim();
     if let Ok(d) = DateTime::parse_from_rfc3339(t) {
         return Ok(d.with_timezone(&Utc));
@@ -184,12 +184,34 @@ pub async fn get_one(
     Ok(Json(state.store.run(run_id(&id)?).await?))
 }
 
-/// `GET /runs/{id}/report`: the whole drift report of a succeeded run.
+/// `GET /runs/{id}/report?feature=`: the whole drift report of a
+/// succeeded run; with `feature`, its `features` hold that one alone.
 pub async fn report(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    Query(query): Query<Vec<(String, String)>>,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(state.store.run_report(run_id(&id)?).await?))
+    let mut f = Fields::from_query(query);
+    let feature = f.opt_string("feature");
+    f.finish()?;
+    let id = run_id(&id)?;
+    let mut report = state.store.run_report(id).await?;
+    if let Some(name) = feature {
+        let features = report["features"].as_array_mut();
+        let Some(features) = features else {
+            return Err(ApiError::Internal(format!(
+                "run {id}'s report has no features"
+            )));
+        };
+        features.retain(|f| f["name"].as_str() == Some(name.as_str()));
+        if features.is_empty() {
+            return Err(ApiError::field(
+                "feature",
+                format!("run {id}'s report has no feature {name:?}"),
+            ));
+        }
+    }
+    Ok(Json(report))
 }
 
 /// `POST /runs/{id}/cancel`: a queued run never starts; a running one

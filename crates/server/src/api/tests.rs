@@ -212,7 +212,7 @@ async fn every_openapi_operation_is_routed() {
     let api = Api::new().await;
     let doc = openapi::spec();
     let paths = doc["paths"].as_object().unwrap();
-    assert_eq!(paths.len(), 28, "{:?}", paths.keys());
+    assert_eq!(paths.len(), 31, "{:?}", paths.keys());
     for (path, ops) in paths {
         for method in ops.as_object().unwrap().keys() {
             let uri = path
@@ -1182,6 +1182,17 @@ async fn a_window_of_collected_records_exports_as_parquet_or_csv() {
         )
         .await;
     assert_eq!(got, StatusCode::NOT_FOUND);
+    // The dashboard's list of services holds it, with the same figures.
+    let (got, collected) = api
+        .call(Some(&api.reader), Method::GET, "/api/v1/collected", None)
+        .await;
+    assert_eq!(got, StatusCode::OK, "{collected}");
+    let listed = collected["services"].as_array().unwrap();
+    assert_eq!(listed.len(), 1, "{collected}");
+    assert_eq!(listed[0]["service"], "loans-api");
+    assert_eq!(listed[0]["registered"], false);
+    assert_eq!(listed[0]["days"], stats["days"]);
+    assert_eq!(listed[0]["last_record_at"], stats["last_record_at"]);
 }
 
 #[tokio::test]
@@ -1948,4 +1959,189 @@ async fn with_persistence_only_the_second_drifted_window_in_a_row_alerts() {
         "{history:?}"
     );
     drop(seen);
+}
+
+#[tokio::test]
+async fn the_dashboard_series_hold_one_value_per_window_and_feature() {
+    let api = Api::new().await;
+    drifting_daily_monitor(&api, json!([])).await;
+    backfill_and_run(&api, "daily", "2024-01-01", "2024-01-10").await;
+    let (status, series) = api
+        .call(
+            Some(&api.reader),
+            Method::GET,
+            "/api/v1/monitors/daily/series?feature=x",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{series}");
+    let w = &series["windows"];
+    assert_eq!(w["run_id"].as_array().unwrap().len(), 10, "{series}");
+    let drifted: Vec<bool> = w["has_drift"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_bool().unwrap())
+        .collect();
+    assert_eq!(drifted, [[false; 7].as_slice(), &[true; 3]].concat());
+    // The same figures as the results query, window by window.
+    let (_, results) = api
+        .admin(
+            Method::GET,
+            "/api/v1/monitors/daily/results?from=2024-01-01&to=2024-01-11",
+            None,
+        )
+        .await;
+    let windows = results["windows"].as_array().unwrap();
+    assert_eq!(windows.len(), 10);
+    let features: Vec<&str> = series["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    assert_eq!(features.len(), 2, "{series}");
+    assert!(features.contains(&"x") && features.contains(&"c"));
+    let mut means = Vec::new();
+    for (k, name) in features.iter().enumerate() {
+        let column = series["contributions"][k].as_array().unwrap();
+        assert_eq!(column.len(), 10);
+        for (i, window) in windows.iter().enumerate() {
+            assert_eq!(w["run_id"][i], window["run_id"]);
+            assert_eq!(w["drift_coefficient"][i], window["drift_coefficient"]);
+            assert_eq!(
+                column[i], window["metrics"]["features"][name]["contribution"],
+                "{name} in window {i}"
+            );
+            assert_eq!(
+                series["feature"]["metrics"]["ks_pvalue"][i],
+                window["metrics"]["features"]["x"]["metrics"]["ks_pvalue"]
+            );
+        }
+        means.push(column.iter().map(|v| v.as_f64().unwrap()).sum::<f64>());
+    }
+    assert!(means[0] >= means[1], "largest mean contribution first");
+    assert_eq!(series["feature"]["name"], "x");
+    assert_eq!(series["feature"]["kind"], "numeric");
+    // A range, and every bad parameter named.
+    let (_, some) = api
+        .admin(
+            Method::GET,
+            "/api/v1/monitors/daily/series?from=2024-01-05&to=2024-01-08",
+            None,
+        )
+        .await;
+    assert_eq!(some["windows"]["run_id"].as_array().unwrap().len(), 3);
+    assert!(some.get("feature").is_none());
+    for (query, field) in [
+        ("feature=nope", "feature"),
+        ("from=2024-01-05&to=2024-01-05", "from"),
+        ("from=yesterday", "from"),
+        ("service=loans", "service"),
+        ("colour=red", "colour"),
+    ] {
+        let (status, body) = api
+            .admin(
+                Method::GET,
+                &format!("/api/v1/monitors/daily/series?{query}"),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
+        assert_eq!(body["error"]["fields"][0]["field"], field, "{body}");
+    }
+    let (status, _) = api
+        .admin(Method::GET, "/api/v1/monitors/weekly/series", None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // The overview: the newest window, no next run while disabled.
+    let (status, overview) = api
+        .call(Some(&api.reader), Method::GET, "/api/v1/overview", None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{overview}");
+    let m = &overview["monitors"][0];
+    assert_eq!(m["name"], "daily");
+    assert_eq!(m["state"], "disabled");
+    assert_eq!(m["latest"][0]["window_start"], "2024-01-10T00:00:00Z");
+    assert_eq!(m["latest"][0]["has_drift"], true);
+    assert_eq!(m["next_run_at"], Value::Null);
+    assert_eq!(m["runs"]["succeeded"], 10);
+    let (_, _) = api
+        .admin(Method::POST, "/api/v1/monitors/daily/enable", None)
+        .await;
+    let (_, overview) = api.admin(Method::GET, "/api/v1/overview", None).await;
+    let next: chrono::DateTime<chrono::Utc> = overview["monitors"][0]["next_run_at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let now = chrono::Utc::now();
+    assert!(
+        next > now && next <= now + chrono::Duration::days(1),
+        "a daily monitor runs within a day: {next}"
+    );
+    // One feature of a report.
+    let run = w["run_id"][9].as_i64().unwrap();
+    let (status, report) = api
+        .admin(
+            Method::GET,
+            &format!("/api/v1/runs/{run}/report?feature=c"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["features"].as_array().unwrap().len(), 1);
+    assert_eq!(report["features"][0]["distribution"]["type"], "categorical");
+    let (status, body) = api
+        .admin(
+            Method::GET,
+            &format!("/api/v1/runs/{run}/report?feature=zzz"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"]["fields"][0]["field"], "feature");
+}
+
+#[tokio::test]
+async fn the_dashboard_page_and_its_assets_are_served_without_a_token() {
+    let api = Api::new().await;
+    for (uri, media) in [
+        ("/", "text/html"),
+        ("/assets/app.js", "text/javascript"),
+        ("/assets/charts.js", "text/javascript"),
+        ("/assets/app.css", "text/css"),
+    ] {
+        let response = app(api.state.clone())
+            .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{uri}");
+        let headers = response.headers();
+        assert!(
+            headers[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with(media),
+            "{uri}"
+        );
+        assert!(
+            headers[header::CONTENT_SECURITY_POLICY]
+                .to_str()
+                .unwrap()
+                .contains("script-src 'self'"),
+            "{uri}"
+        );
+    }
+    let (status, body) = api.call(None, Method::GET, "/assets/nope.js", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("nope.js")
+    );
+    // The page's data still needs a token.
+    let (status, _) = api.call(None, Method::GET, "/api/v1/overview", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
 }

@@ -1,0 +1,310 @@
+//! The dashboard's data: compact, column-oriented answers that a page can
+//! draw at once, for monitors of hundreds of features and windows.
+//!
+//! - `GET /overview`: every monitor with its newest window, next run and
+//!   run counts (the monitors list);
+//! - `GET /monitors/{name}/series`: one value per window for the trend,
+//!   every feature's contribution per window, and one feature's metrics
+//!   per window (`?feature=`);
+//! - `GET /collected`: every service that sent records, with its rows per
+//!   day.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::State;
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value, json};
+use tidewatch_store::window::last_complete;
+use tidewatch_store::{MonitorState, RunResult};
+
+use super::body::{Fields, Path, Query};
+use super::{ApiError, AppState};
+
+/// `GET /overview`: the monitors list. Per monitor (deleted ones left out):
+/// its state, frequency and threshold; `latest`, the newest scheduled or
+/// backfill window per service; `next_run_at`, when the scheduler runs the
+/// next window (null when disabled); and `runs`, counts by state.
+pub async fn overview(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let now = Utc::now();
+    let monitors = state.store.monitors().await?;
+    let latest = state.store.latest_results().await?;
+    let counts = state.store.run_counts().await?;
+    let mut list = Vec::new();
+    for m in monitors.iter().filter(|m| m.state != MonitorState::Deleted) {
+        let spec = &m.spec;
+        let newest: Vec<Value> = latest
+            .iter()
+            .filter(|r| r.run.monitor == spec.name)
+            .map(|r| {
+                json!({
+                    "service": r.run.service,
+                    "run_id": r.run.id,
+                    "window_start": r.run.window.start,
+                    "window_end": r.run.window.end,
+                    "drift_coefficient": r.drift_coefficient,
+                    "threshold": r.threshold,
+                    "has_drift": r.has_drift,
+                })
+            })
+            .collect();
+        let mut runs = Map::new();
+        for c in counts.iter().filter(|c| c.monitor == spec.name) {
+            runs.insert(c.state.as_str().to_string(), json!(c.runs));
+        }
+        let next_run_at = (m.state == MonitorState::Enabled).then(|| {
+            let done = last_complete(spec.frequency, spec.latency_hours, now);
+            spec.frequency.next(&done).complete_at(spec.latency_hours)
+        });
+        list.push(json!({
+            "name": spec.name,
+            "state": m.state,
+            "frequency": spec.frequency,
+            "latency_hours": spec.latency_hours,
+            "threshold": spec.threshold,
+            "baseline": spec.baseline,
+            "target": spec.target,
+            "model": spec.model,
+            "services": spec.services,
+            "alerts": spec.alerts.len(),
+            "latest": newest,
+            "next_run_at": next_run_at,
+            "runs": runs,
+        }));
+    }
+    Ok(Json(json!({ "now": now, "monitors": list })))
+}
+
+/// The instant of a query field, RFC 3339 or a date.
+fn instant(f: &mut Fields, field: &str) -> Option<DateTime<Utc>> {
+    let text = f.opt_string(field)?;
+    super::runs::parse_instant(&text)
+        .map_err(|rule| f.invalid(field, rule))
+        .ok()
+}
+
+/// `GET /monitors/{name}/series?from=&to=&service=&feature=`: the windows
+/// of `[from, to)` (default: every window with a result), each window's
+/// newest scheduled or backfill result, as columns:
+///
+/// ```json
+/// {"windows": {"run_id": [..], "window_start": [..], "window_end": [..],
+///              "drift_coefficient": [..], "threshold": [..], "has_drift": [..],
+///              "auc": [..], "target_rows": [..], "drifted_features": [..]},
+///  "features": ["income", ...],
+///  "contributions": [[..per window..], ...],
+///  "drift_detected": [[..per window..], ...],
+///  "feature": {"name": "income", "kind": "numeric", "method": "...",
+///              "metrics": {"psi": [..per window..], ...}, "score": [..], "threshold": [..]}}
+/// ```
+///
+/// `features` are ordered by mean contribution (0..1), largest first, and
+/// `contributions` and `drift_detected` follow that order; a feature a
+/// window lacks has null there. `feature` is present when asked for. A
+/// monitor made from a model with several services needs `service`.
+pub async fn series(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Query(query): Query<Vec<(String, String)>>,
+) -> Result<Json<Value>, ApiError> {
+    let mut f = Fields::from_query(query);
+    let from = instant(&mut f, "from");
+    let to = instant(&mut f, "to");
+    let service = f.opt_string("service");
+    let feature = f.opt_string("feature");
+    if let (Some(a), Some(b)) = (from, to)
+        && a >= b
+    {
+        f.invalid("from", format!("must be before to ({a} is not before {b})"));
+    }
+    f.finish()?;
+    state.store.monitor(&name).await?;
+    // Every window: the store compares instants as RFC 3339 text, so the
+    // bounds stay within four-digit years.
+    let from = from.unwrap_or(DateTime::UNIX_EPOCH);
+    let to = to.unwrap_or_else(|| {
+        chrono::NaiveDate::from_ymd_opt(9999, 1, 1)
+            .expect("a valid date")
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight exists")
+            .and_utc()
+    });
+    let mut results = state.store.results(&name, from, to, false).await?;
+    let mut services: Vec<String> = results
+        .iter()
+        .filter_map(|r| r.run.service.clone())
+        .collect();
+    services.sort();
+    services.dedup();
+    match &service {
+        Some(s) if !services.contains(s) => {
+            return Err(ApiError::field(
+                "service",
+                format!("monitor {name:?} has no results of service {s:?} in the range"),
+            ));
+        }
+        Some(s) => results.retain(|r| r.run.service.as_deref() == Some(s)),
+        None if services.len() > 1 => {
+            return Err(ApiError::field(
+                "service",
+                format!(
+                    "is required: the monitor's results are of {}",
+                    services.join(", ")
+                ),
+            ));
+        }
+        None => {}
+    }
+    let mut answer = json!({
+        "monitor": name,
+        "service": service.or_else(|| services.first().cloned()),
+        "services": services,
+        "windows": window_columns(&results),
+    });
+    let columns = feature_columns(&results);
+    if let Some(wanted) = feature {
+        if !columns.iter().any(|c| c.name == wanted) {
+            return Err(ApiError::field(
+                "feature",
+                format!("no window of monitor {name:?} in the range has feature {wanted:?}"),
+            ));
+        }
+        answer["feature"] = one_feature(&results, &wanted);
+    }
+    answer["features"] = json!(columns.iter().map(|c| c.name).collect::<Vec<_>>());
+    answer["contributions"] = json!(columns.iter().map(|c| &c.contribution).collect::<Vec<_>>());
+    answer["drift_detected"] = json!(
+        columns
+            .iter()
+            .map(|c| &c.drift_detected)
+            .collect::<Vec<_>>()
+    );
+    Ok(Json(answer))
+}
+
+/// The dataset-level figures of each window, one array per figure.
+fn window_columns(results: &[RunResult]) -> Value {
+    let dataset = |r: &RunResult, key: &str| r.metrics["dataset"][key].clone();
+    json!({
+        "run_id": results.iter().map(|r| r.run.id).collect::<Vec<_>>(),
+        "kind": results.iter().map(|r| r.run.kind).collect::<Vec<_>>(),
+        "window_start": results.iter().map(|r| r.run.window.start).collect::<Vec<_>>(),
+        "window_end": results.iter().map(|r| r.run.window.end).collect::<Vec<_>>(),
+        "drift_coefficient": results.iter().map(|r| r.drift_coefficient).collect::<Vec<_>>(),
+        "threshold": results.iter().map(|r| r.threshold).collect::<Vec<_>>(),
+        "has_drift": results.iter().map(|r| r.has_drift).collect::<Vec<_>>(),
+        "auc": results.iter().map(|r| dataset(r, "auc")).collect::<Vec<_>>(),
+        "target_rows": results.iter().map(|r| dataset(r, "target_rows")).collect::<Vec<_>>(),
+        "drifted_features": results
+            .iter()
+            .map(|r| dataset(r, "drifted_features"))
+            .collect::<Vec<_>>(),
+    })
+}
+
+/// One feature's contribution and drift flag per window (None where a
+/// window lacks the feature).
+struct FeatureColumn<'a> {
+    name: &'a str,
+    contribution: Vec<Option<f64>>,
+    drift_detected: Vec<Option<bool>>,
+}
+
+/// Every feature's columns, by mean contribution (largest first).
+fn feature_columns(results: &[RunResult]) -> Vec<FeatureColumn<'_>> {
+    let n = results.len();
+    let mut by_name: BTreeMap<&str, FeatureColumn<'_>> = BTreeMap::new();
+    for (i, r) in results.iter().enumerate() {
+        let Some(features) = r.metrics["features"].as_object() else {
+            continue;
+        };
+        for (name, f) in features {
+            let column = by_name.entry(name).or_insert_with(|| FeatureColumn {
+                name,
+                contribution: vec![None; n],
+                drift_detected: vec![None; n],
+            });
+            column.contribution[i] = f["contribution"].as_f64();
+            column.drift_detected[i] = f["drift_detected"].as_bool();
+        }
+    }
+    let mean = |c: &FeatureColumn<'_>| c.contribution.iter().flatten().sum::<f64>() / n as f64;
+    let mut columns: Vec<FeatureColumn<'_>> = by_name.into_values().collect();
+    columns.sort_by(|a, b| mean(b).total_cmp(&mean(a)).then_with(|| a.name.cmp(b.name)));
+    columns
+}
+
+/// One feature's every metric, score and threshold per window.
+fn one_feature(results: &[RunResult], name: &str) -> Value {
+    let n = results.len();
+    let mut metrics: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    let mut score = vec![Value::Null; n];
+    let mut threshold = vec![Value::Null; n];
+    let mut drift = vec![Value::Null; n];
+    let (mut kind, mut method) = (Value::Null, Value::Null);
+    for (i, r) in results.iter().enumerate() {
+        let f = &r.metrics["features"][name];
+        if f.is_null() {
+            continue;
+        }
+        kind = f["kind"].clone();
+        method = f["method"].clone();
+        score[i] = f["score"].clone();
+        threshold[i] = f["threshold"].clone();
+        drift[i] = f["drift_detected"].clone();
+        if let Some(m) = f["metrics"].as_object() {
+            for (metric, value) in m {
+                metrics
+                    .entry(metric.clone())
+                    .or_insert_with(|| vec![Value::Null; n])[i] = value.clone();
+            }
+        }
+        metrics
+            .entry("missing_rate_change".into())
+            .or_insert_with(|| vec![Value::Null; n])[i] = f["missing_rate_change"].clone();
+    }
+    json!({
+        "name": name,
+        "kind": kind,
+        "method": method,
+        "score": score,
+        "threshold": threshold,
+        "drift_detected": drift,
+        "metrics": metrics,
+    })
+}
+
+/// `GET /collected`: every service that has sent records (compacted, or
+/// counted since the server started) or is registered, with its rows per
+/// stream and UTC day, newest record time and the collector's counts.
+pub async fn collected(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let root = super::collect::data_root(&state);
+    let registered = state.store.services().await?;
+    let counts = state
+        .collector
+        .as_ref()
+        .map(|c| c.counts())
+        .unwrap_or_default();
+    let mut names: Vec<String> = registered.iter().map(|s| s.name.clone()).collect();
+    names.extend(counts.iter().map(|(s, _)| s.clone()));
+    let listed = {
+        let root = root.clone();
+        tokio::task::spawn_blocking(move || tidewatch_data::collected::services(&root))
+            .await
+            .map_err(|e| ApiError::Internal(format!("the listing thread failed: {e}")))?
+            .map_err(|e| ApiError::Internal(e.to_string()))?
+    };
+    names.extend(listed);
+    names.sort();
+    names.dedup();
+    let mut list = Vec::new();
+    for name in names {
+        let mut entry = super::collect::service_stats(&state, &name).await?;
+        let service = registered.iter().find(|s| s.name == name);
+        entry["registered"] = json!(service.is_some());
+        entry["model"] = json!(service.map(|s| &s.model));
+        entry["version"] = json!(service.map(|s| &s.version));
+        list.push(entry);
+    }
+    Ok(Json(json!({ "services": list })))
+}
