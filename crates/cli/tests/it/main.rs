@@ -4,6 +4,7 @@
 mod alerts;
 mod collect;
 mod compare;
+mod dashboard;
 mod data;
 mod readme;
 #[cfg(feature = "object-store")]

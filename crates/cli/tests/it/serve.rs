@@ -14,9 +14,9 @@ use serde_json::{Value, json};
 use super::{example, tidewatch};
 
 /// A running server, killed on drop.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Drop for Server {
@@ -29,12 +29,12 @@ impl Drop for Server {
 impl Server {
     /// Starts `tidewatch serve` on a free port and waits for its
     /// "listening" line (readiness, not a sleep).
-    fn start(home: &Path) -> Server {
+    pub(crate) fn start(home: &Path) -> Server {
         Server::start_with(home, &[])
     }
 
     /// [`Server::start`] with more options.
-    fn start_with(home: &Path, extra: &[&str]) -> Server {
+    pub(crate) fn start_with(home: &Path, extra: &[&str]) -> Server {
         let bind: &[&str] = if extra.contains(&"--bind") {
             &[]
         } else {
@@ -70,7 +70,7 @@ impl Server {
 }
 
 /// A blocking HTTP call with `token`; the status and the JSON body.
-fn call(
+pub(crate) fn call(
     server: &Server,
     token: Option<&str>,
     method: &str,
@@ -100,7 +100,7 @@ fn call(
     })
 }
 
-fn token(home: &Path, name: &str, role: &str) -> String {
+pub(crate) fn token(home: &Path, name: &str, role: &str) -> String {
     let out = tidewatch(&[
         "token",
         "create",

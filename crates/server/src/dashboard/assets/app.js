@@ -463,7 +463,7 @@ async function servicesPage() {
           stacks: [{ name: 'inputs', values: rows('inputs'), color: BASELINE },
             { name: 'predictions', values: rows('predictions'), color: TARGET }] }),
         legend([{ name: 'inputs', color: BASELINE }, { name: 'predictions', color: TARGET }])]
-        : h('p', { class: 'muted' }, 'Nothing compacted yet (the collector compacts its log every few seconds).'));
+        : h('p', { class: 'muted' }, 'Nothing compacted yet: the collector compacts its log every minute (serve --compact-every).'));
   });
   page.replaceChildren(h('h2', {}, 'Collected services'), ...cards);
 }

@@ -47,7 +47,7 @@ function ticks(lo, hi, count = 5) {
 }
 
 const W = 900;
-const PAD = { left: 56, right: 16, top: 12, bottom: 40 };
+const PAD = { left: 56, right: 40, top: 12, bottom: 40 };
 
 /** The frame of an index-based chart: y axis, grid and x labels. */
 function frame(svg, labels, y, yTicks, height, slot) {
