@@ -6,314 +6,19 @@
 //! control, and the collected services. A screenshot of each page is kept
 //! under `test-output/dashboard/`.
 
-use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::example;
-use super::root;
 use super::serve::{Server, call, token};
-
-/// The browser and its driver, from the environment or Debian's paths.
-fn browser() -> (PathBuf, PathBuf) {
-    let chromium = std::env::var_os("TIDEWATCH_CHROMIUM").map_or_else(
-        || PathBuf::from("/usr/bin/chromium"),
-        PathBuf::from,
-    );
-    let driver = std::env::var_os("TIDEWATCH_CHROMEDRIVER").map_or_else(
-        || PathBuf::from("/usr/bin/chromedriver"),
-        PathBuf::from,
-    );
-    assert!(
-        chromium.exists() && driver.exists(),
-        "the dashboard test needs {} and {}: install Debian's chromium and chromium-driver \
-         packages (scripts/test does)",
-        chromium.display(),
-        driver.display()
-    );
-    (chromium, driver)
-}
-
-/// A W3C WebDriver session on a chromedriver of its own; both end on drop.
-struct Browser {
-    driver: Child,
-    runtime: tokio::runtime::Runtime,
-    client: reqwest::Client,
-    session: String,
-    _profile: tempfile::TempDir,
-}
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        let _ = self.send("DELETE", "", None);
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-impl Browser {
-    fn start() -> Browser {
-        let (chromium, driver) = browser();
-        let port = free_port();
-        let child = Command::new(driver)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver starts");
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let client = reqwest::Client::new();
-        let base = format!("http://127.0.0.1:{port}");
-        // Ready when its status says so (not a sleep).
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let ready = runtime.block_on(async {
-                let r = client.get(format!("{base}/status")).send().await.ok()?;
-                let v: Value = r.json().await.ok()?;
-                v["value"]["ready"].as_bool()
-            });
-            if ready == Some(true) {
-                break;
-            }
-            assert!(Instant::now() < deadline, "chromedriver never got ready");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let profile = tempfile::tempdir().unwrap();
-        let args = [
-            "--headless=new",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--window-size=1400,1000",
-            &format!("--user-data-dir={}", profile.path().display()),
-        ];
-        let caps = json!({"capabilities": {"alwaysMatch": {
-            "browserName": "chrome",
-            "goog:chromeOptions": {"binary": chromium, "args": args},
-        }}});
-        let answer: Value = runtime.block_on(async {
-            client
-                .post(format!("{base}/session"))
-                .json(&caps)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap()
-        });
-        let id = answer["value"]["sessionId"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no WebDriver session: {answer}"))
-            .to_string();
-        Browser {
-            driver: child,
-            runtime,
-            client,
-            session: format!("{base}/session/{id}"),
-            _profile: profile,
-        }
-    }
-
-    /// One WebDriver command; its `value`, or the driver's error.
-    fn send(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value, String> {
-        self.runtime.block_on(async {
-            let mut req = self.client.request(
-                reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
-                format!("{}{path}", self.session),
-            );
-            if let Some(b) = body {
-                req = req.json(&b);
-            }
-            let response = req.send().await.map_err(|e| e.to_string())?;
-            let ok = response.status().is_success();
-            let v: Value = response.json().await.map_err(|e| e.to_string())?;
-            if ok {
-                Ok(v["value"].clone())
-            } else {
-                Err(v["value"].to_string())
-            }
-        })
-    }
-
-    fn go(&self, url: &str) {
-        self.send("POST", "/url", Some(json!({ "url": url }))).unwrap();
-    }
-
-    /// Runs `script` (a function body) in the page with `args`.
-    fn eval(&self, script: &str, args: Value) -> Value {
-        self.send(
-            "POST",
-            "/execute/sync",
-            Some(json!({"script": script, "args": args})),
-        )
-        .unwrap_or_else(|e| panic!("{script}: {e}"))
-    }
-
-    /// How many elements match `css`.
-    fn count(&self, css: &str) -> usize {
-        self.eval(
-            "return document.querySelectorAll(arguments[0]).length",
-            json!([css]),
-        )
-        .as_u64()
-        .unwrap() as usize
-    }
-
-    /// The text of the first element matching `css`, if any.
-    fn text(&self, css: &str) -> Option<String> {
-        self.eval(
-            "const e = document.querySelector(arguments[0]); return e ? e.innerText : null",
-            json!([css]),
-        )
-        .as_str()
-        .map(str::to_string)
-    }
-
-    /// The first element matching `css`, waiting for it.
-    fn element(&self, css: &str) -> String {
-        self.wait(&format!("an element {css}"), || self.count(css) > 0);
-        let v = self
-            .send(
-                "POST",
-                "/element",
-                Some(json!({"using": "css selector", "value": css})),
-            )
-            .unwrap();
-        v.as_object()
-            .and_then(|o| o.values().next())
-            .and_then(Value::as_str)
-            .unwrap()
-            .to_string()
-    }
-
-    /// A real click (the driver moves the pointer there and presses).
-    fn click(&self, css: &str) {
-        let id = self.element(css);
-        self.send("POST", &format!("/element/{id}/click"), Some(json!({})))
-            .unwrap_or_else(|e| panic!("clicking {css}: {e}"));
-    }
-
-    /// Keys typed into a field.
-    fn type_into(&self, css: &str, text: &str) {
-        let id = self.element(css);
-        self.send("POST", &format!("/element/{id}/clear"), Some(json!({})))
-            .unwrap();
-        self.send(
-            "POST",
-            &format!("/element/{id}/value"),
-            Some(json!({ "text": text })),
-        )
-        .unwrap();
-    }
-
-    /// Sets a date field (typed dates follow the browser's locale).
-    fn set_date(&self, css: &str, date: &str) {
-        self.element(css);
-        self.eval(
-            "document.querySelector(arguments[0]).value = arguments[1]",
-            json!([css, date]),
-        );
-    }
-
-    /// Waits up to 60 s for `ready`, naming `what` when it never is.
-    fn wait(&self, what: &str, ready: impl Fn() -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !ready() {
-            if Instant::now() > deadline {
-                let page = self.text("body").unwrap_or_default();
-                panic!("waited 60 s for {what}; the page says:\n{page}");
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    /// A PNG of the whole page, kept as `name.png` in the test-output folder.
-    fn screenshot(&self, name: &str) -> PathBuf {
-        self.send(
-            "POST",
-            "/window/rect",
-            Some(json!({"width": 1400, "height": 1000})),
-        )
-        .unwrap();
-        let height = self
-            .eval("return document.documentElement.scrollHeight", json!([]))
-            .as_u64()
-            .unwrap_or(1000)
-            .clamp(600, 6000);
-        self.send(
-            "POST",
-            "/window/rect",
-            Some(json!({"width": 1400, "height": height})),
-        )
-        .unwrap();
-        let data = self.send("GET", "/screenshot", None).unwrap();
-        let png = base64_decode(data.as_str().unwrap());
-        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "a PNG");
-        let dir = output_dir();
-        let path = dir.join(format!("{name}.png"));
-        std::fs::write(&path, png).unwrap();
-        path
-    }
-}
+use super::webdriver::Browser;
+use super::{example, root};
 
 fn output_dir() -> PathBuf {
     let dir = root().join("test-output/dashboard");
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-/// Standard base64 (the screenshot's encoding).
-fn base64_decode(text: &str) -> Vec<u8> {
-    let value = |c: u8| -> u32 {
-        match c {
-            b'A'..=b'Z' => u32::from(c - b'A'),
-            b'a'..=b'z' => u32::from(c - b'a') + 26,
-            b'0'..=b'9' => u32::from(c - b'0') + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => panic!("not base64: {c}"),
-        }
-    };
-    let bytes: Vec<u8> = text
-        .bytes()
-        .filter(|c| !c.is_ascii_whitespace() && *c != b'=')
-        .collect();
-    let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
-    for chunk in bytes.chunks(4) {
-        let mut n = 0u32;
-        for (i, &c) in chunk.iter().enumerate() {
-            n |= value(c) << (18 - 6 * i);
-        }
-        out.extend_from_slice(&n.to_be_bytes()[1..chunk.len()]);
-    }
-    out
-}
-
-#[test]
-fn base64_decodes_what_chromium_sends() {
-    assert_eq!(base64_decode("aGVsbG8gd29ybGQ="), b"hello world");
-    assert_eq!(base64_decode("YQ=="), b"a");
-    assert_eq!(base64_decode("YWI="), b"ab");
 }
 
 /// Backfill runs of `monitor` that succeeded.
@@ -403,7 +108,7 @@ fn the_dashboard_draws_a_monitor_and_its_controls_start_runs_in_chromium() {
             .text("#login .error")
             .is_some_and(|t| t.contains("unknown or revoked"))
     });
-    browser.screenshot("login");
+    browser.screenshot(&output_dir(), "login");
     browser.type_into("#token", &admin);
     browser.click("#login button[type=submit]");
     browser.wait("the monitors list", || {
@@ -416,12 +121,18 @@ fn the_dashboard_draws_a_monitor_and_its_controls_start_runs_in_chromium() {
         row.contains("disabled") && row.contains("2019-03-25"),
         "{row}"
     );
-    browser.screenshot("monitors");
+    browser.screenshot(&output_dir(), "monitors");
 
     // The monitor's page: one trend point per window with a result.
     browser.click("#monitors a");
     browser.wait("the trend", || browser.count("#trend circle.point") > 0);
-    let (_, series) = call(&server, Some(&admin), "GET", "/monitors/car-loans/series", None);
+    let (_, series) = call(
+        &server,
+        Some(&admin),
+        "GET",
+        "/monitors/car-loans/series",
+        None,
+    );
     let windows = series["windows"]["run_id"].as_array().unwrap().len();
     assert_eq!(windows, 4, "{series}");
     assert_eq!(browser.count("#trend circle.point"), windows);
@@ -429,7 +140,7 @@ fn the_dashboard_draws_a_monitor_and_its_controls_start_runs_in_chromium() {
     // No window of these is drifted: no red point, and the threshold drawn.
     assert_eq!(browser.count("#trend polyline.threshold"), 1);
     assert_eq!(browser.count("#trend circle.point[fill=\"#d62728\"]"), 0);
-    browser.screenshot("monitor");
+    browser.screenshot(&output_dir(), "monitor");
 
     // Clicking a window shows its features, a metric trend and both
     // distributions.
@@ -448,14 +159,17 @@ fn the_dashboard_draws_a_monitor_and_its_controls_start_runs_in_chromium() {
     browser.wait("car_value's histogram", || {
         browser.count("#distribution rect") > 10 && browser.count("#distribution path.kde") == 2
     });
-    browser.screenshot("window");
+    browser.screenshot(&output_dir(), "window");
     // A categorical feature draws bars per category, unseen included.
     browser.click("#features tr[data-feature=\"salary_range\"]");
     browser.wait("salary_range's bars", || {
         browser.count("#distribution rect.cat.baseline") == 5
     });
     let notes = browser.text("#distribution-notes").unwrap();
-    assert!(notes.contains("missing") && notes.contains("unseen"), "{notes}");
+    assert!(
+        notes.contains("missing") && notes.contains("unseen"),
+        "{notes}"
+    );
 
     // The backfill form starts runs; the trend grows as they finish.
     browser.set_date("#backfill-form input[name=from]", "2019-04-01");
@@ -468,7 +182,10 @@ fn the_dashboard_draws_a_monitor_and_its_controls_start_runs_in_chromium() {
     });
     let deadline = Instant::now() + Duration::from_secs(120);
     while succeeded_backfills(&server, &admin, "car-loans") < 6 {
-        assert!(Instant::now() < deadline, "the dashboard's backfill never ran");
+        assert!(
+            Instant::now() < deadline,
+            "the dashboard's backfill never ran"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     browser.wait("six points, the new two drifted", || {
@@ -491,7 +208,7 @@ fn the_dashboard_draws_a_monitor_and_its_controls_start_runs_in_chromium() {
     });
     let (_, monitor) = call(&server, Some(&admin), "GET", "/monitors/car-loans", None);
     assert_eq!(monitor["state"], "enabled", "{monitor}");
-    browser.screenshot("monitor-after-backfill");
+    browser.screenshot(&output_dir(), "monitor-after-backfill");
 
     // The collected services: what was taken, and once compacted, the
     // rows per day.
@@ -509,7 +226,7 @@ fn the_dashboard_draws_a_monitor_and_its_controls_start_runs_in_chromium() {
     let card = browser.text("section[data-service=\"loans-api\"]").unwrap();
     assert!(card.contains("last record 2026-01-02 10:49 UTC"), "{card}");
     assert!(card.contains("not registered"), "{card}");
-    browser.screenshot("services");
+    browser.screenshot(&output_dir(), "services");
     for page in ["login", "monitors", "monitor", "window", "services"] {
         assert!(output_dir().join(format!("{page}.png")).is_file());
     }

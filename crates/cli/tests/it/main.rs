@@ -10,6 +10,7 @@ mod readme;
 #[cfg(feature = "object-store")]
 mod remote;
 mod serve;
+mod webdriver;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
