@@ -22,12 +22,13 @@ pub const DATABASE_FILE: &str = "tidewatch.db";
 
 /// The schema's migrations, in order: version `i + 1` is `MIGRATIONS[i]`.
 /// A migration, once released, never changes; new ones are appended.
-const MIGRATIONS: [&str; 5] = [
+const MIGRATIONS: [&str; 6] = [
     include_str!("../migrations/0001_initial.sql"),
     include_str!("../migrations/0002_schedule_metrics.sql"),
     include_str!("../migrations/0003_ingest_tokens.sql"),
     include_str!("../migrations/0004_models_services.sql"),
     include_str!("../migrations/0005_notifications.sql"),
+    include_str!("../migrations/0006_result_columns.sql"),
 ];
 
 /// What can go wrong in the store.
@@ -358,7 +359,7 @@ fn result_of(row: &sqlx::sqlite::SqliteRow) -> RunResult {
     }
 }
 
-fn run_of(row: &sqlx::sqlite::SqliteRow) -> Run {
+pub(crate) fn run_of(row: &sqlx::sqlite::SqliteRow) -> Run {
     Run {
         id: row.get("id"),
         monitor: row.get("monitor"),
@@ -798,7 +799,7 @@ impl Store {
         threshold: f64,
     ) -> Result<Run, StoreError> {
         let json = serde_json::to_string(report).expect("a report serialises");
-        let metrics = crate::metrics::window_metrics(report).to_string();
+        let metrics = crate::metrics::window_metrics(report);
         let mut tx = self.pool.begin().await.map_err(|e| self.db(e))?;
         let done = sqlx::query(
             "UPDATE runs SET state = 'succeeded', finished_at = ? WHERE id = ? AND state = 'running'",
@@ -810,18 +811,35 @@ impl Store {
         .map_err(|e| self.db(e))?;
         if done.rows_affected() == 1 {
             sqlx::query(
-                "INSERT INTO run_results (run_id, drift_coefficient, threshold, has_drift, report, \
-                 metrics) VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO run_results (run_id, drift_coefficient, threshold, has_drift, \
+                 dataset, metrics, report) VALUES (?, ?, ?, ?, ?, ?, ?)",
             )
             .bind(id)
             .bind(report.drift_coefficient)
             .bind(threshold)
             .bind(report.drift_coefficient.map(|c| c > threshold))
+            .bind(metrics["dataset"].to_string())
+            .bind(metrics.to_string())
             .bind(json)
-            .bind(metrics)
             .execute(&mut *tx)
             .await
             .map_err(|e| self.db(e))?;
+            if let Some(features) = metrics["features"].as_object() {
+                for (name, f) in features {
+                    sqlx::query(
+                        "INSERT INTO feature_results (run_id, feature, contribution, \
+                         drift_detected, metrics) VALUES (?, ?, ?, ?, ?)",
+                    )
+                    .bind(id)
+                    .bind(name)
+                    .bind(f["contribution"].as_f64())
+                    .bind(f["drift_detected"].as_bool())
+                    .bind(f.to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| self.db(e))?;
+                }
+            }
             if report.drift_coefficient.is_some_and(|c| c > threshold) {
                 crate::alerts::queue_notifications(&mut tx, id, report, threshold)
                     .await
@@ -845,15 +863,19 @@ impl Store {
         include_adhoc: bool,
     ) -> Result<Vec<RunResult>, StoreError> {
         self.monitor(name).await?;
+        // The newest run of each window picked first, so that only their
+        // metrics are read.
         let rows = sqlx::query(concat!(
-            "SELECT * FROM (",
+            "WITH newest AS (SELECT id FROM (SELECT r.id, ROW_NUMBER() OVER (PARTITION BY \
+             r.window_start, COALESCE(r.service, '') ORDER BY r.id DESC) AS n \
+             FROM runs r JOIN monitors m ON m.id = r.monitor_id \
+             JOIN run_results x ON x.run_id = r.id \
+             WHERE m.name = ? AND r.state = 'succeeded' AND r.window_start < ? \
+             AND r.window_end > ? AND (? OR r.kind IN ('scheduled', 'backfill'))) WHERE n = 1) ",
             select_results!(
-                ", ROW_NUMBER() OVER (PARTITION BY r.window_start, COALESCE(r.service, '') \
-                 ORDER BY r.id DESC) AS newest",
-                "WHERE m.name = ? AND r.state = 'succeeded' AND r.window_start < ? \
-                 AND r.window_end > ? AND (? OR r.kind IN ('scheduled', 'backfill'))"
-            ),
-            ") WHERE newest = 1 ORDER BY window_start, service"
+                "",
+                "WHERE r.id IN (SELECT id FROM newest) ORDER BY r.window_start, r.service"
+            )
         ))
         .bind(name)
         .bind(time_text(to))
@@ -1243,14 +1265,16 @@ impl Store {
     /// export. Deleted monitors are left out.
     pub async fn latest_results(&self) -> Result<Vec<RunResult>, StoreError> {
         let rows = sqlx::query(concat!(
-            "SELECT * FROM (",
+            "WITH newest AS (SELECT id FROM (SELECT r.id, ROW_NUMBER() OVER (PARTITION BY \
+             r.monitor_id, COALESCE(r.service, '') ORDER BY r.window_start DESC, r.id DESC) AS n \
+             FROM runs r JOIN monitors m ON m.id = r.monitor_id \
+             JOIN run_results x ON x.run_id = r.id \
+             WHERE m.state != 'deleted' AND r.state = 'succeeded' \
+             AND r.kind IN ('scheduled', 'backfill')) WHERE n = 1) ",
             select_results!(
-                ", ROW_NUMBER() OVER (PARTITION BY r.monitor_id, COALESCE(r.service, '') \
-                 ORDER BY r.window_start DESC, r.id DESC) AS newest",
-                "WHERE m.state != 'deleted' AND r.state = 'succeeded' \
-                 AND r.kind IN ('scheduled', 'backfill')"
-            ),
-            ") WHERE newest = 1 ORDER BY monitor, service"
+                "",
+                "WHERE r.id IN (SELECT id FROM newest) ORDER BY m.name, r.service"
+            )
         ))
         .fetch_all(&self.pool)
         .await
@@ -1316,7 +1340,7 @@ mod tests {
         let home = dir.path().join("nested/tidewatch-data");
         let store = Store::open(&home).await.unwrap();
         assert!(home.join(DATABASE_FILE).is_file());
-        assert_eq!(store.schema_version().await.unwrap(), 5);
+        assert_eq!(store.schema_version().await.unwrap(), 6);
         store
             .create_dataset(&Dataset {
                 name: "collected".into(),
@@ -1330,7 +1354,7 @@ mod tests {
         drop(store);
         // Reopened: nothing is applied twice and the data is there.
         let store = Store::open(&home).await.unwrap();
-        assert_eq!(store.schema_version().await.unwrap(), 5);
+        assert_eq!(store.schema_version().await.unwrap(), 6);
         assert_eq!(store.datasets().await.unwrap().len(), 1);
         // A store from a newer tidewatch is refused.
         sqlx::raw_sql("PRAGMA user_version = 99")
@@ -1696,6 +1720,33 @@ mod tests {
         assert_eq!(results[0].metrics["features"]["x"]["method"], "ks_pvalue");
         let report = store.run_report(ran[1]).await.unwrap();
         assert_eq!(report["features"][0]["name"], "x");
+        // The same window as a series: its figures, and its feature's cells.
+        let summaries = store.window_summaries("loans", from, to).await.unwrap();
+        assert_eq!(summaries.len(), 1);
+        assert_eq!(summaries[0].run.id, ran[1]);
+        assert_eq!(summaries[0].drift_coefficient, results[0].drift_coefficient);
+        assert_eq!(summaries[0].dataset, results[0].metrics["dataset"]);
+        let cells = store.feature_cells(&[ran[0], ran[1]]).await.unwrap();
+        assert_eq!(cells.len(), 2, "one feature in each of two runs");
+        assert_eq!(cells[1].run_id, ran[1]);
+        assert_eq!(cells[1].feature, "x");
+        assert_eq!(
+            cells[1].contribution,
+            results[0].metrics["features"]["x"]["contribution"].as_f64()
+        );
+        assert_eq!(cells[1].drift_detected, Some(true));
+        let metrics = store.feature_metrics(&[ran[1]], "x").await.unwrap();
+        assert_eq!(
+            metrics,
+            [(ran[1], results[0].metrics["features"]["x"].clone())]
+        );
+        assert!(
+            store
+                .feature_metrics(&[ran[1]], "y")
+                .await
+                .unwrap()
+                .is_empty()
+        );
         let with_adhoc = store.results("loans", from, to, true).await.unwrap();
         assert_eq!(
             with_adhoc.iter().map(|r| r.run.id).collect::<Vec<_>>(),
@@ -1719,5 +1770,90 @@ mod tests {
         assert_eq!(old.has_drift, Some(false));
         let err = store.run_result(r.id).await.unwrap_err().to_string();
         assert!(err.contains("no result of run"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn version_6_moves_each_features_results_into_rows() {
+        // A version-5 database holding one result, as version 5 wrote it.
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join(DATABASE_FILE);
+        let options = SqliteConnectOptions::from_str("sqlite://")
+            .unwrap()
+            .filename(&file)
+            .create_if_missing(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .unwrap();
+        for sql in &MIGRATIONS[..5] {
+            sqlx::raw_sql(*sql).execute(&pool).await.unwrap();
+        }
+        let metrics = serde_json::json!({
+            "dataset": {"auc": 0.7, "target_rows": 400},
+            "features": {
+                "income": {"contribution": 0.75, "drift_detected": true, "metrics": {"psi": 0.4}},
+                "region": {"contribution": 0.25, "drift_detected": false, "metrics": {}},
+            },
+        });
+        sqlx::query(
+            "INSERT INTO monitors (id, name, spec, state, created_at, updated_at) \
+             VALUES (1, 'm', ?, 'enabled', '2024-01-01T00:00:00Z', '2024-01-01T00:00:00Z')",
+        )
+        .bind(serde_json::to_string(&spec("m")).unwrap())
+        .execute(&pool)
+        .await
+        .unwrap();
+        sqlx::raw_sql(
+            "PRAGMA user_version = 5; \
+             INSERT INTO runs (id, monitor_id, kind, state, window_start, window_end, overrides, \
+             created_at) VALUES (7, 1, 'backfill', 'succeeded', '2024-01-01T00:00:00Z', \
+             '2024-01-08T00:00:00Z', '{}', '2024-01-09T00:00:00Z');",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO run_results (run_id, drift_coefficient, threshold, has_drift, report, \
+             metrics) VALUES (7, 0.4, 0.2, 1, '{\"features\": []}', ?)",
+        )
+        .bind(metrics.to_string())
+        .execute(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+
+        let store = Store::open(dir.path()).await.unwrap();
+        assert_eq!(store.schema_version().await.unwrap(), 6);
+        let cells = store.feature_cells(&[7]).await.unwrap();
+        let got: Vec<(&str, Option<f64>, Option<bool>)> = cells
+            .iter()
+            .map(|c| (c.feature.as_str(), c.contribution, c.drift_detected))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("income", Some(0.75), Some(true)),
+                ("region", Some(0.25), Some(false))
+            ]
+        );
+        let income = store.feature_metrics(&[7], "income").await.unwrap();
+        assert_eq!(income[0].1, metrics["features"]["income"]);
+        let result = store.run_result(7).await.unwrap();
+        assert_eq!(result.metrics, metrics, "the metrics kept whole");
+        assert_eq!(
+            store.run_report(7).await.unwrap()["features"],
+            serde_json::json!([])
+        );
+        let window = Window {
+            start: "2024-01-01T00:00:00Z".parse().unwrap(),
+            end: "2024-01-08T00:00:00Z".parse().unwrap(),
+        };
+        let summaries = store
+            .window_summaries("m", window.start, window.end)
+            .await
+            .unwrap();
+        assert_eq!(summaries[0].dataset, metrics["dataset"]);
+        assert_eq!(summaries[0].has_drift, Some(true));
     }
 }

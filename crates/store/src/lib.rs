@@ -35,6 +35,7 @@ pub mod metrics;
 pub mod models;
 pub mod monitor;
 pub mod schedule;
+pub mod series;
 pub mod token;
 pub mod window;
 
@@ -45,5 +46,6 @@ pub use db::{
 };
 pub use models::{Model, Service};
 pub use monitor::{AlertRoute, Invalid, ModelRef, MonitorSpec};
+pub use series::{FeatureCell, WindowSummary};
 pub use token::{Role, Token};
 pub use window::{Frequency, Window};

@@ -233,7 +233,7 @@ impl Browser {
                 let page = self.text("body").unwrap_or_default();
                 panic!("waited 60 s for {what}; the page says:\n{page}");
             }
-            std::thread::sleep(Duration::from_millis(100));
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 

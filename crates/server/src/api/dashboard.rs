@@ -9,14 +9,14 @@
 //! - `GET /collected`: every service that sent records, with its rows per
 //!   day.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 use tidewatch_store::window::last_complete;
-use tidewatch_store::{MonitorState, RunResult};
+use tidewatch_store::{FeatureCell, MonitorState, WindowSummary};
 
 use super::body::{Fields, Path, Query};
 use super::{ApiError, AppState};
@@ -129,10 +129,10 @@ pub async fn series(
             .expect("midnight exists")
             .and_utc()
     });
-    let mut results = state.store.results(&name, from, to, false).await?;
-    let mut services: Vec<String> = results
+    let mut windows = state.store.window_summaries(&name, from, to).await?;
+    let mut services: Vec<String> = windows
         .iter()
-        .filter_map(|r| r.run.service.clone())
+        .filter_map(|w| w.run.service.clone())
         .collect();
     services.sort();
     services.dedup();
@@ -143,7 +143,7 @@ pub async fn series(
                 format!("monitor {name:?} has no results of service {s:?} in the range"),
             ));
         }
-        Some(s) => results.retain(|r| r.run.service.as_deref() == Some(s)),
+        Some(s) => windows.retain(|w| w.run.service.as_deref() == Some(s)),
         None if services.len() > 1 => {
             return Err(ApiError::field(
                 "service",
@@ -155,13 +155,15 @@ pub async fn series(
         }
         None => {}
     }
+    let ids: Vec<i64> = windows.iter().map(|w| w.run.id).collect();
+    let cells = state.store.feature_cells(&ids).await?;
+    let columns = feature_columns(&ids, &cells);
     let mut answer = json!({
         "monitor": name,
         "service": service.or_else(|| services.first().cloned()),
         "services": services,
-        "windows": window_columns(&results),
+        "windows": window_columns(&windows),
     });
-    let columns = feature_columns(&results);
     if let Some(wanted) = feature {
         if !columns.iter().any(|c| c.name == wanted) {
             return Err(ApiError::field(
@@ -169,7 +171,8 @@ pub async fn series(
                 format!("no window of monitor {name:?} in the range has feature {wanted:?}"),
             ));
         }
-        answer["feature"] = one_feature(&results, &wanted);
+        let metrics = state.store.feature_metrics(&ids, &wanted).await?;
+        answer["feature"] = one_feature(&ids, &metrics, &wanted);
     }
     answer["features"] = json!(columns.iter().map(|c| c.name).collect::<Vec<_>>());
     answer["contributions"] = json!(columns.iter().map(|c| &c.contribution).collect::<Vec<_>>());
@@ -183,22 +186,19 @@ pub async fn series(
 }
 
 /// The dataset-level figures of each window, one array per figure.
-fn window_columns(results: &[RunResult]) -> Value {
-    let dataset = |r: &RunResult, key: &str| r.metrics["dataset"][key].clone();
+fn window_columns(windows: &[WindowSummary]) -> Value {
+    let column = |f: &dyn Fn(&WindowSummary) -> Value| windows.iter().map(f).collect::<Vec<_>>();
     json!({
-        "run_id": results.iter().map(|r| r.run.id).collect::<Vec<_>>(),
-        "kind": results.iter().map(|r| r.run.kind).collect::<Vec<_>>(),
-        "window_start": results.iter().map(|r| r.run.window.start).collect::<Vec<_>>(),
-        "window_end": results.iter().map(|r| r.run.window.end).collect::<Vec<_>>(),
-        "drift_coefficient": results.iter().map(|r| r.drift_coefficient).collect::<Vec<_>>(),
-        "threshold": results.iter().map(|r| r.threshold).collect::<Vec<_>>(),
-        "has_drift": results.iter().map(|r| r.has_drift).collect::<Vec<_>>(),
-        "auc": results.iter().map(|r| dataset(r, "auc")).collect::<Vec<_>>(),
-        "target_rows": results.iter().map(|r| dataset(r, "target_rows")).collect::<Vec<_>>(),
-        "drifted_features": results
-            .iter()
-            .map(|r| dataset(r, "drifted_features"))
-            .collect::<Vec<_>>(),
+        "run_id": column(&|w| json!(w.run.id)),
+        "kind": column(&|w| json!(w.run.kind)),
+        "window_start": column(&|w| json!(w.run.window.start)),
+        "window_end": column(&|w| json!(w.run.window.end)),
+        "drift_coefficient": column(&|w| json!(w.drift_coefficient)),
+        "threshold": column(&|w| json!(w.threshold)),
+        "has_drift": column(&|w| json!(w.has_drift)),
+        "auc": column(&|w| w.dataset["auc"].clone()),
+        "target_rows": column(&|w| w.dataset["target_rows"].clone()),
+        "drifted_features": column(&|w| w.dataset["drifted_features"].clone()),
     })
 }
 
@@ -210,43 +210,46 @@ struct FeatureColumn<'a> {
     drift_detected: Vec<Option<bool>>,
 }
 
-/// Every feature's columns, by mean contribution (largest first).
-fn feature_columns(results: &[RunResult]) -> Vec<FeatureColumn<'_>> {
-    let n = results.len();
-    let mut by_name: BTreeMap<&str, FeatureColumn<'_>> = BTreeMap::new();
-    for (i, r) in results.iter().enumerate() {
-        let Some(features) = r.metrics["features"].as_object() else {
+/// Every feature's columns over the windows of runs `ids`, by mean
+/// contribution (largest first).
+fn feature_columns<'a>(ids: &[i64], cells: &'a [FeatureCell]) -> Vec<FeatureColumn<'a>> {
+    let n = ids.len();
+    let position: HashMap<i64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    let mut by_name: BTreeMap<&str, FeatureColumn<'a>> = BTreeMap::new();
+    for cell in cells {
+        let Some(&i) = position.get(&cell.run_id) else {
             continue;
         };
-        for (name, f) in features {
-            let column = by_name.entry(name).or_insert_with(|| FeatureColumn {
-                name,
+        let column = by_name
+            .entry(&cell.feature)
+            .or_insert_with(|| FeatureColumn {
+                name: &cell.feature,
                 contribution: vec![None; n],
                 drift_detected: vec![None; n],
             });
-            column.contribution[i] = f["contribution"].as_f64();
-            column.drift_detected[i] = f["drift_detected"].as_bool();
-        }
+        column.contribution[i] = cell.contribution;
+        column.drift_detected[i] = cell.drift_detected;
     }
     let mean = |c: &FeatureColumn<'_>| c.contribution.iter().flatten().sum::<f64>() / n as f64;
-    let mut columns: Vec<FeatureColumn<'_>> = by_name.into_values().collect();
+    let mut columns: Vec<FeatureColumn<'a>> = by_name.into_values().collect();
     columns.sort_by(|a, b| mean(b).total_cmp(&mean(a)).then_with(|| a.name.cmp(b.name)));
     columns
 }
 
-/// One feature's every metric, score and threshold per window.
-fn one_feature(results: &[RunResult], name: &str) -> Value {
-    let n = results.len();
+/// One feature's every metric, score and threshold per window of runs
+/// `ids`, from its stored metrics in each run that has it.
+fn one_feature(ids: &[i64], stored: &[(i64, Value)], name: &str) -> Value {
+    let n = ids.len();
+    let position: HashMap<i64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
     let mut metrics: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     let mut score = vec![Value::Null; n];
     let mut threshold = vec![Value::Null; n];
     let mut drift = vec![Value::Null; n];
     let (mut kind, mut method) = (Value::Null, Value::Null);
-    for (i, r) in results.iter().enumerate() {
-        let f = &r.metrics["features"][name];
-        if f.is_null() {
+    for (run, f) in stored {
+        let Some(&i) = position.get(run) else {
             continue;
-        }
+        };
         kind = f["kind"].clone();
         method = f["method"].clone();
         score[i] = f["score"].clone();
