@@ -227,6 +227,26 @@ fn the_dashboard_draws_a_monitor_and_its_controls_start_runs_in_chromium() {
     assert!(card.contains("last record 2026-01-02 10:49 UTC"), "{card}");
     assert!(card.contains("not registered"), "{card}");
     browser.screenshot(&output_dir(), "services");
+    // Signed out, then in with a read token: the page shows, its controls
+    // answer with the API's refusal, and nothing changes.
+    browser.click("#logout");
+    browser.wait("the sign-in form", || browser.count("#login") == 1);
+    let reader = token(&home, "viewer", "read");
+    browser.type_into("#token", &reader);
+    browser.click("#login button[type=submit]");
+    browser.wait("the services again", || {
+        browser.count("section[data-service]") == 1
+    });
+    browser.go(&format!("{}/#/monitors/car-loans", server.url));
+    browser.wait("the trend", || browser.count("#trend circle.point") == 6);
+    browser.click(".title button");
+    browser.wait("the refusal", || {
+        browser
+            .text("#message")
+            .is_some_and(|t| t.contains("read-only"))
+    });
+    let (_, monitor) = call(&server, Some(&admin), "GET", "/monitors/car-loans", None);
+    assert_eq!(monitor["state"], "enabled", "{monitor}");
     for page in ["login", "monitors", "monitor", "window", "services"] {
         assert!(output_dir().join(format!("{page}.png")).is_file());
     }
