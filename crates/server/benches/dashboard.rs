@@ -308,10 +308,10 @@ fn main() {
     let mut open = Vec::new();
     let mut details = Vec::new();
     for round in 0..5 {
-        browser.eval("location.hash = '#/'", json!([]));
+        browser.click("nav a[href=\"/\"]");
         browser.wait("the monitors list", || browser.count("#monitors tr") > 1);
         let t = Instant::now();
-        browser.eval("location.hash = '#/monitors/wide'", json!([]));
+        browser.click("#monitors a");
         browser.wait("the trend and bars", || {
             browser.count("#trend circle.point") == WINDOWS
                 && browser.count("#contributions g.bar") == WINDOWS

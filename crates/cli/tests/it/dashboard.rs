@@ -153,6 +153,12 @@ fn the_dashboard_draws_a_monitor_and_its_controls_start_runs_in_chromium() {
     assert!(summary.contains(&format!("run {third_run}")), "{summary}");
     let heading = browser.text("#details h3").unwrap();
     assert!(heading.contains("2019-03-18"), "{heading}");
+    // The address names the window, as a link to it.
+    let address = browser.eval("return location.pathname + location.search", json!([]));
+    assert_eq!(
+        address.as_str().unwrap(),
+        format!("/monitors/car-loans?run={third_run}")
+    );
     assert_eq!(browser.count("#metric-trend circle.point"), windows);
     // The top feature is selected; a numeric one draws histograms and KDEs.
     browser.click("#features tr[data-feature=\"car_value\"]");
@@ -212,7 +218,7 @@ fn the_dashboard_draws_a_monitor_and_its_controls_start_runs_in_chromium() {
 
     // The collected services: what was taken, and once compacted, the
     // rows per day.
-    browser.click("nav a[href=\"#/services\"]");
+    browser.click("nav a[href=\"/services\"]");
     browser.wait("the service", || {
         browser.count("section[data-service=\"loans-api\"]") == 1
     });
@@ -237,8 +243,18 @@ fn the_dashboard_draws_a_monitor_and_its_controls_start_runs_in_chromium() {
     browser.wait("the services again", || {
         browser.count("section[data-service]") == 1
     });
-    browser.go(&format!("{}/#/monitors/car-loans", server.url));
-    browser.wait("the trend", || browser.count("#trend circle.point") == 6);
+    // An alert's link opens its window, and a feature named there.
+    browser.go(&format!(
+        "{}/monitors/car-loans?run={third_run}&feature=loan_length",
+        server.url
+    ));
+    browser.wait("the linked window", || {
+        browser.count("#trend circle.point") == 6
+            && browser
+                .text("#window-summary")
+                .is_some_and(|t| t.contains(&format!("run {third_run}")))
+            && browser.count("#features tr.selected[data-feature=\"loan_length\"]") == 1
+    });
     browser.click(".title button");
     browser.wait("the refusal", || {
         browser

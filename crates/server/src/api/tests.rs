@@ -2108,6 +2108,8 @@ async fn the_dashboard_page_and_its_assets_are_served_without_a_token() {
     let api = Api::new().await;
     for (uri, media) in [
         ("/", "text/html"),
+        ("/monitors/daily?run=3", "text/html"),
+        ("/services", "text/html"),
         ("/assets/app.js", "text/javascript"),
         ("/assets/charts.js", "text/javascript"),
         ("/assets/app.css", "text/css"),

@@ -37,11 +37,15 @@ const POLICY: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'
                       script-src 'self'; connect-src 'self'; frame-ancestors 'none'; \
                       base-uri 'none'; form-action 'self'";
 
-/// The dashboard's routes: `/` and `/assets/{file}` (no token: the page
-/// asks for one, and every API call it makes needs it).
+/// The dashboard's routes: its pages (`/`, `/monitors/{name}`, which
+/// alerts link to, and `/services`, all the same page, which draws what
+/// its address names) and `/assets/{file}`. No token: the page asks for
+/// one, and every API call it makes needs it.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(index))
+        .route("/monitors/{name}", get(index))
+        .route("/services", get(index))
         .route("/assets/{file}", get(asset))
 }
 

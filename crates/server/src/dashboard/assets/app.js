@@ -1,5 +1,6 @@
 // tidewatch dashboard: a single page over the REST API (/api/v1), routed
-// by the URL's hash: #/ (monitors), #/monitors/NAME, #/services. The
+// by the URL's path: / (monitors), /monitors/NAME (?run=ID&feature=F for
+// a window and a feature, the link alerts carry), /services. The
 // token typed at login is kept in this tab's sessionStorage and sent as a
 // bearer token; every text from the server is set as text, never as HTML.
 
@@ -109,7 +110,7 @@ async function monitorsPage() {
   const rows = data.monitors.flatMap((m) => {
     const latest = m.latest.length ? m.latest : [null];
     return latest.map((l) => h('tr', { 'data-monitor': m.name },
-      h('td', {}, h('a', { href: `#/monitors/${enc(m.name)}` }, m.name)),
+      h('td', {}, h('a', { href: `/monitors/${enc(m.name)}` }, m.name)),
       h('td', {}, badge(m.state, m.state)),
       h('td', {}, l && l.service ? l.service : (m.services.length ? '–' : '')),
       h('td', {}, m.frequency),
@@ -135,14 +136,16 @@ async function monitorsPage() {
 /** What the monitor page shows; kept across its redraws. */
 const view = {
   name: null, service: null, from: '', to: '', selected: null, feature: null, metric: null,
-  series: null, poll: null,
+  series: null, poll: null, wanted: null,
 };
 
-async function monitorPage(name) {
+async function monitorPage(name, run = null, feature = null) {
   if (view.name !== name) {
     Object.assign(view, { name, service: null, from: '', to: '', selected: null, feature: null,
       metric: null, series: null });
   }
+  view.wanted = run === null ? null : Number(run);
+  if (feature) view.feature = feature;
   const page = main();
   page.replaceChildren(h('p', { class: 'muted' }, 'loading…'));
   const monitor = await api('GET', `/monitors/${enc(name)}`);
@@ -255,7 +258,7 @@ async function drawSeries() {
     return;
   }
   const labels = w.window_start.map(day);
-  const select = (i) => { view.selected = i; drawCharts(); showWindow(i); };
+  const select = (i) => { view.selected = i; drawCharts(); showWindow(i); remember(); };
   const drawCharts = () => {
     trend.replaceChildren(lineChart({
       labels, title: 'drift coefficient per window',
@@ -275,6 +278,20 @@ async function drawSeries() {
     contributions.replaceChildren(stackedBars({ labels, stacks, selected: view.selected, onSelect: select,
       title: 'contribution by feature per window' }), legend(stacks));
   };
+  if (view.wanted !== null && view.wanted !== undefined) {
+    // A window named in the address (an alert's link): its run, or, for a
+    // newer run of the same window, that window.
+    const k = w.run_id.indexOf(view.wanted);
+    view.selected = k >= 0 ? k : view.selected;
+    if (k < 0) {
+      try {
+        const run = await api('GET', `/runs/${view.wanted}`);
+        const j = w.window_start.indexOf(run.window.start);
+        if (j >= 0) view.selected = j;
+      } catch { /* an unknown run: nothing selected */ }
+    }
+    view.wanted = null;
+  }
   drawCharts();
   if (view.selected !== null && view.selected < n) showWindow(view.selected);
 }
@@ -299,7 +316,7 @@ async function showWindow(i) {
       'Drifted', 'Missing rate change'].map((t) => h('th', {}, t)))),
     h('tbody', {}, features.map(([fname, f]) => h('tr', {
       'data-feature': fname, class: fname === view.feature ? 'selected' : '',
-      onclick: () => { view.feature = fname; showWindow(i); },
+      onclick: () => { view.feature = fname; remember(); showWindow(i); },
     }, h('td', {}, fname), h('td', {}, f.kind), h('td', { class: 'num' }, `${fmt((f.contribution ?? 0) * 100)}%`),
     h('td', {}, f.method ?? '–'), h('td', { class: 'num' }, fmt(f.score)),
     h('td', { class: 'num' }, fmt(f.threshold)),
@@ -470,24 +487,50 @@ async function servicesPage() {
 
 // ---------------------------------------------------------------- route --
 
+/** Moves to `url` (same origin) and draws it. */
+function navigate(url) {
+  history.pushState(null, '', url);
+  route();
+}
+
+/** Keeps the shown window and feature in the address, for a link. */
+function remember() {
+  if (!view.name || !view.series) return;
+  const q = new URLSearchParams();
+  if (view.selected !== null) q.set('run', view.series.windows.run_id[view.selected]);
+  if (view.feature && view.selected !== null) q.set('feature', view.feature);
+  const text = q.toString();
+  history.replaceState(null, '', `/monitors/${enc(view.name)}${text ? `?${text}` : ''}`);
+}
+
 async function route() {
   if (!sessionStorage.getItem(TOKEN_KEY)) { showLogin(); return; }
   document.body.classList.remove('signed-out');
-  const hash = location.hash.replace(/^#/, '') || '/';
+  const path = location.pathname;
   for (const a of document.querySelectorAll('nav a')) {
-    a.classList.toggle('active', hash === a.getAttribute('href').slice(1)
-      || (a.getAttribute('href') === '#/' && hash.startsWith('/monitors/')));
+    const href = a.getAttribute('href');
+    a.classList.toggle('active', path === href || (href === '/' && path.startsWith('/monitors/')));
   }
   try {
-    const m = hash.match(/^\/monitors\/([^/]+)$/);
-    if (m) await monitorPage(decodeURIComponent(m[1]));
-    else if (hash === '/services') await servicesPage();
+    const m = path.match(/^\/monitors\/([^/]+)$/);
+    if (m) {
+      const params = new URLSearchParams(location.search);
+      await monitorPage(decodeURIComponent(m[1]), params.get('run'), params.get('feature'));
+    } else if (path === '/services') await servicesPage();
     else await monitorsPage();
   } catch (e) {
     if (e.status !== 401) main().replaceChildren(failure(e));
   }
 }
 
-window.addEventListener('hashchange', route);
+// Links within the page move without reloading it.
+document.addEventListener('click', (event) => {
+  const a = event.target.closest('a');
+  if (!a || a.origin !== location.origin || event.ctrlKey || event.metaKey || event.shiftKey
+    || a.target) return;
+  event.preventDefault();
+  navigate(a.pathname + a.search);
+});
+window.addEventListener('popstate', route);
 document.getElementById('logout').addEventListener('click', logout);
 route();
