@@ -252,7 +252,7 @@ fn main() {
         ("series", "/api/v1/monitors/wide/series".to_string()),
         (
             "one feature's metrics",
-            "/api/v1/monitors/wide/series?feature=num_000".to_string(),
+            "/api/v1/monitors/wide/series?feature=num_000&contributions=false".to_string(),
         ),
         (
             "a window's features",

@@ -83,7 +83,8 @@ fn instant(f: &mut Fields, field: &str) -> Option<DateTime<Utc>> {
         .ok()
 }
 
-/// `GET /monitors/{name}/series?from=&to=&service=&feature=`: the windows
+/// `GET /monitors/{name}/series?from=&to=&service=&feature=&contributions=`:
+/// the windows
 /// of `[from, to)` (default: every window with a result), each window's
 /// newest scheduled or backfill result, as columns:
 ///
@@ -100,8 +101,9 @@ fn instant(f: &mut Fields, field: &str) -> Option<DateTime<Utc>> {
 ///
 /// `features` are ordered by mean contribution (0..1), largest first, and
 /// `contributions` and `drift_detected` follow that order; a feature a
-/// window lacks has null there. `feature` is present when asked for. A
-/// monitor made from a model with several services needs `service`.
+/// window lacks has null there (`contributions=false` leaves all three
+/// out). `feature` is present when asked for. A monitor made from a model
+/// with several services needs `service`.
 pub async fn series(
     State(state): State<AppState>,
     Path(name): Path<String>,
@@ -112,6 +114,7 @@ pub async fn series(
     let to = instant(&mut f, "to");
     let service = f.opt_string("service");
     let feature = f.opt_string("feature");
+    let contributions = f.opt_bool("contributions").unwrap_or(true);
     if let (Some(a), Some(b)) = (from, to)
         && a >= b
     {
@@ -156,8 +159,6 @@ pub async fn series(
         None => {}
     }
     let ids: Vec<i64> = windows.iter().map(|w| w.run.id).collect();
-    let cells = state.store.feature_cells(&ids).await?;
-    let columns = feature_columns(&ids, &cells);
     let mut answer = json!({
         "monitor": name,
         "service": service.or_else(|| services.first().cloned()),
@@ -165,15 +166,20 @@ pub async fn series(
         "windows": window_columns(&windows),
     });
     if let Some(wanted) = feature {
-        if !columns.iter().any(|c| c.name == wanted) {
+        let metrics = state.store.feature_metrics(&ids, &wanted).await?;
+        if metrics.is_empty() {
             return Err(ApiError::field(
                 "feature",
                 format!("no window of monitor {name:?} in the range has feature {wanted:?}"),
             ));
         }
-        let metrics = state.store.feature_metrics(&ids, &wanted).await?;
         answer["feature"] = one_feature(&ids, &metrics, &wanted);
     }
+    if !contributions {
+        return Ok(Json(answer));
+    }
+    let cells = state.store.feature_cells(&ids).await?;
+    let columns = feature_columns(&ids, &cells);
     answer["features"] = json!(columns.iter().map(|c| c.name).collect::<Vec<_>>());
     answer["contributions"] = json!(columns.iter().map(|c| &c.contribution).collect::<Vec<_>>());
     answer["drift_detected"] = json!(

@@ -77,7 +77,7 @@ pub const OPERATIONS: &[(&str, &str, &str)] = &[
     (
         "get",
         "/monitors/{name}/series",
-        "The dashboard's columns per window: coefficient, threshold, AUC, every feature's contribution and drift flag, and one feature's metrics (?from=&to=, default every window; ?service=; ?feature=)",
+        "The dashboard's columns per window: coefficient, threshold, AUC, every feature's contribution and drift flag, and one feature's metrics (?from=&to=, default every window; ?service=; ?feature=; ?contributions=false leaves the features' columns out)",
     ),
     (
         "get",

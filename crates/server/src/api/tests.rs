@@ -2023,6 +2023,16 @@ async fn the_dashboard_series_hold_one_value_per_window_and_feature() {
     assert!(means[0] >= means[1], "largest mean contribution first");
     assert_eq!(series["feature"]["name"], "x");
     assert_eq!(series["feature"]["kind"], "numeric");
+    let (_, alone) = api
+        .admin(
+            Method::GET,
+            "/api/v1/monitors/daily/series?feature=x&contributions=false",
+            None,
+        )
+        .await;
+    assert_eq!(alone["feature"], series["feature"]);
+    assert_eq!(alone["windows"], series["windows"]);
+    assert!(alone.get("contributions").is_none() && alone.get("features").is_none());
     // A range, and every bad parameter named.
     let (_, some) = api
         .admin(

@@ -339,7 +339,7 @@ async function showFeature(i, fname) {
   let trendData; let report;
   try {
     [trendData, report] = await Promise.all([
-      api('GET', seriesQuery({ feature: fname })),
+      api('GET', seriesQuery({ feature: fname, contributions: 'false' })),
       api('GET', `/runs/${runId}/report?feature=${enc(fname)}`),
     ]);
   } catch (e) { panel.replaceChildren(failure(e)); return; }
