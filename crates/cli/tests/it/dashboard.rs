@@ -103,11 +103,7 @@ fn the_dashboard_draws_a_monitor_and_its_controls_start_runs_in_chromium() {
     // Signing in: a wrong token is refused and said so; the right one in.
     browser.type_into("#token", "tw_not-a-token");
     browser.click("#login button[type=submit]");
-    browser.wait("the refusal", || {
-        browser
-            .text("#login .error")
-            .is_some_and(|t| t.contains("unknown or revoked"))
-    });
+    browser.wait_for_text("#login .error", "unknown or revoked");
     browser.screenshot(&output_dir(), "login");
     browser.type_into("#token", &admin);
     browser.click("#login button[type=submit]");
@@ -181,11 +177,7 @@ fn the_dashboard_draws_a_monitor_and_its_controls_start_runs_in_chromium() {
     browser.set_date("#backfill-form input[name=from]", "2019-04-01");
     browser.set_date("#backfill-form input[name=to]", "2019-04-14");
     browser.click("#backfill-form button[type=submit]");
-    browser.wait("the queued message", || {
-        browser
-            .text("#message")
-            .is_some_and(|t| t.contains("2 backfill runs queued"))
-    });
+    browser.wait_for_text("#message", "2 backfill runs queued");
     let deadline = Instant::now() + Duration::from_secs(120);
     while succeeded_backfills(&server, &admin, "car-loans") < 6 {
         assert!(
@@ -202,11 +194,7 @@ fn the_dashboard_draws_a_monitor_and_its_controls_start_runs_in_chromium() {
     // An adhoc run of a date, from its form.
     browser.set_date("#run-form input[name=date]", "2019-05-01");
     browser.click("#run-form button[type=submit]");
-    browser.wait("the adhoc run", || {
-        browser
-            .text("#message")
-            .is_some_and(|t| t.contains("queued for 2019-04-29"))
-    });
+    browser.wait_for_text("#message", "queued for 2019-04-29");
     // Enabling the schedule from the page.
     browser.click(".title button");
     browser.wait("the enabled badge", || {
@@ -256,11 +244,7 @@ fn the_dashboard_draws_a_monitor_and_its_controls_start_runs_in_chromium() {
             && browser.count("#features tr.selected[data-feature=\"loan_length\"]") == 1
     });
     browser.click(".title button");
-    browser.wait("the refusal", || {
-        browser
-            .text("#message")
-            .is_some_and(|t| t.contains("read-only"))
-    });
+    browser.wait_for_text("#message", "read-only");
     let (_, monitor) = call(&server, Some(&admin), "GET", "/monitors/car-loans", None);
     assert_eq!(monitor["state"], "enabled", "{monitor}");
     for page in ["login", "monitors", "monitor", "window", "services"] {

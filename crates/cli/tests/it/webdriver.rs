@@ -225,6 +225,13 @@ impl Browser {
         );
     }
 
+    /// Waits until the first element matching `css` holds `needle`.
+    pub fn wait_for_text(&self, css: &str, needle: &str) {
+        self.wait(&format!("{needle:?} in {css}"), || {
+            self.text(css).is_some_and(|t| t.contains(needle))
+        });
+    }
+
     /// Waits up to 60 s for `ready`, naming `what` when it never is.
     pub fn wait(&self, what: &str, ready: impl Fn() -> bool) {
         let deadline = Instant::now() + Duration::from_secs(60);
