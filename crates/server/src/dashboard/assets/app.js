@@ -133,6 +133,8 @@ async function monitorsPage() {
 
 // -------------------------------------------------------------- monitor --
 
+const EVERY = { day: 'daily', week: 'weekly', month: 'monthly' };
+
 /** What the monitor page shows; kept across its redraws. */
 const view = {
   name: null, service: null, from: '', to: '', selected: null, feature: null, metric: null,
@@ -157,9 +159,9 @@ async function monitorPage(name, run = null, feature = null) {
   } }, label);
   const header = h('div', { class: 'title' },
     h('h2', {}, spec.name), badge(monitor.state, monitor.state),
-    h('span', { class: 'muted' }, `${spec.frequency}ly · latency ${spec.latency_hours} h · `
+    h('span', { class: 'muted' }, `${EVERY[spec.frequency] ?? spec.frequency} · latency ${spec.latency_hours} h · `
       + `threshold ${fmt(spec.threshold)} · `
-      + (spec.model ? `model ${spec.model} ${spec.model_version} · services ${spec.services.join(', ')}`
+      + (spec.model ? `model ${spec.model.name} ${spec.model.version} · services ${(spec.services || []).join(', ')}`
         : `baseline ${spec.baseline} v${spec.baseline_version ?? ''} · target ${spec.target}`)),
     h('span', { class: 'spacer' }),
     monitor.state === 'enabled'
@@ -237,8 +239,11 @@ async function drawSeries() {
     if (e.status === 400 && /service/.test(e.message) && !view.service) {
       // A monitor made from a model with several services: draw the first.
       const all = await api('GET', `/monitors/${enc(view.name)}`);
-      view.service = all.spec.services[0];
-      return drawSeries();
+      const first = (all.spec.services || [])[0];
+      if (first) {
+        view.service = first;
+        return drawSeries();
+      }
     }
     trend.replaceChildren(failure(e));
     return;
