@@ -286,4 +286,27 @@ fn a_model_its_services_and_a_monitor_made_from_it() {
     ]);
     assert_eq!(code, 1);
     assert!(err.contains("model") && err.contains("\"4\""), "{err}");
+
+    // The dashboard draws one service at a time, and switches between them.
+    let reader = super::serve::token(&home, "viewer", "read");
+    let server = super::serve::Server::start(&home);
+    let browser = super::webdriver::Browser::start();
+    browser.go(&format!("{}/monitors/loans", server.url));
+    browser.type_into("#token", &reader);
+    browser.click("#login button[type=submit]");
+    browser.wait("the first service's window", || {
+        browser.count("#service option") == 2 && browser.count("#trend circle.point") == 1
+    });
+    let header = browser.text(".title").unwrap();
+    assert!(header.contains("model loans 3"), "{header}");
+    let drifted = "#trend circle.point[fill=\"#d62728\"]";
+    assert_eq!(browser.count(drifted), 0, "loans-east did not drift");
+    browser.eval(
+        "const s = document.getElementById('service'); s.value = 'loans-west'; \
+         s.dispatchEvent(new Event('change'))",
+        serde_json::json!([]),
+    );
+    browser.wait("loans-west's drifted window", || {
+        browser.count(drifted) == 1
+    });
 }
