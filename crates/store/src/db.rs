@@ -866,12 +866,7 @@ impl Store {
         // The newest run of each window picked first, so that only their
         // metrics are read.
         let rows = sqlx::query(concat!(
-            "WITH newest AS (SELECT id FROM (SELECT r.id, ROW_NUMBER() OVER (PARTITION BY \
-             r.window_start, COALESCE(r.service, '') ORDER BY r.id DESC) AS n \
-             FROM runs r JOIN monitors m ON m.id = r.monitor_id \
-             JOIN run_results x ON x.run_id = r.id \
-             WHERE m.name = ? AND r.state = 'succeeded' AND r.window_start < ? \
-             AND r.window_end > ? AND (? OR r.kind IN ('scheduled', 'backfill'))) WHERE n = 1) ",
+            newest_per_window!(),
             select_results!(
                 "",
                 "WHERE r.id IN (SELECT id FROM newest) ORDER BY r.window_start, r.service"

@@ -29,6 +29,21 @@
 //! ```
 #![deny(missing_docs)]
 
+/// The ids of the runs a results query shows, as a `WITH newest AS (...)`
+/// clause: for monitor `?1`, the newest succeeded run of each window (and
+/// service) overlapping `[?3, ?2)` (bound as RFC 3339 text: to, then
+/// from), counting adhoc runs only when `?4` is true.
+macro_rules! newest_per_window {
+    () => {
+        "WITH newest AS (SELECT id FROM (SELECT r.id, ROW_NUMBER() OVER (PARTITION BY \
+         r.window_start, COALESCE(r.service, '') ORDER BY r.id DESC) AS n \
+         FROM runs r JOIN monitors m ON m.id = r.monitor_id \
+         JOIN run_results x ON x.run_id = r.id \
+         WHERE m.name = ? AND r.state = 'succeeded' AND r.window_start < ? \
+         AND r.window_end > ? AND (? OR r.kind IN ('scheduled', 'backfill'))) WHERE n = 1) "
+    };
+}
+
 pub mod alerts;
 pub mod db;
 pub mod metrics;

@@ -48,23 +48,19 @@ impl Store {
         to: chrono::DateTime<chrono::Utc>,
     ) -> Result<Vec<WindowSummary>, StoreError> {
         self.monitor(name).await?;
-        let rows = sqlx::query(
-            "WITH newest AS (SELECT id FROM (SELECT r.id, ROW_NUMBER() OVER (PARTITION BY \
-             r.window_start, COALESCE(r.service, '') ORDER BY r.id DESC) AS n \
-             FROM runs r JOIN monitors m ON m.id = r.monitor_id \
-             JOIN run_results x ON x.run_id = r.id \
-             WHERE m.name = ? AND r.state = 'succeeded' AND r.window_start < ? \
-             AND r.window_end > ? AND r.kind IN ('scheduled', 'backfill')) WHERE n = 1) \
-             SELECT r.id, m.name AS monitor, r.kind, r.state, r.window_start, r.window_end, \
+        let rows = sqlx::query(concat!(
+            newest_per_window!(),
+            "SELECT r.id, m.name AS monitor, r.kind, r.state, r.window_start, r.window_end, \
              r.overrides, r.error, r.created_at, r.started_at, r.finished_at, r.service, \
              x.drift_coefficient, x.threshold, x.has_drift, x.dataset \
              FROM runs r JOIN monitors m ON m.id = r.monitor_id \
              JOIN run_results x ON x.run_id = r.id \
-             WHERE r.id IN (SELECT id FROM newest) ORDER BY r.window_start, r.service",
-        )
+             WHERE r.id IN (SELECT id FROM newest) ORDER BY r.window_start, r.service"
+        ))
         .bind(name)
         .bind(time_text(to))
         .bind(time_text(from))
+        .bind(false)
         .fetch_all(&self.pool)
         .await
         .map_err(|e| self.db(e))?;
