@@ -19,6 +19,7 @@ use tidewatch_store::window::last_complete;
 use tidewatch_store::{FeatureCell, MonitorState, WindowSummary};
 
 use super::body::{Fields, Path, Query};
+use super::runs::instant_field;
 use super::{ApiError, AppState};
 
 /// `GET /overview`: the monitors list. Per monitor (deleted ones left out):
@@ -75,18 +76,9 @@ pub async fn overview(State(state): State<AppState>) -> Result<Json<Value>, ApiE
     Ok(Json(json!({ "now": now, "monitors": list })))
 }
 
-/// The instant of a query field, RFC 3339 or a date.
-fn instant(f: &mut Fields, field: &str) -> Option<DateTime<Utc>> {
-    let text = f.opt_string(field)?;
-    super::runs::parse_instant(&text)
-        .map_err(|rule| f.invalid(field, rule))
-        .ok()
-}
-
 /// `GET /monitors/{name}/series?from=&to=&service=&feature=&contributions=`:
-/// the windows
-/// of `[from, to)` (default: every window with a result), each window's
-/// newest scheduled or backfill result, as columns:
+/// the windows of `[from, to)` (default: every window with a result), each
+/// window's newest scheduled or backfill result, as columns:
 ///
 /// ```json
 /// {"windows": {"run_id": [..], "window_start": [..], "window_end": [..],
@@ -110,8 +102,8 @@ pub async fn series(
     Query(query): Query<Vec<(String, String)>>,
 ) -> Result<Json<Value>, ApiError> {
     let mut f = Fields::from_query(query);
-    let from = instant(&mut f, "from");
-    let to = instant(&mut f, "to");
+    let from = instant_field(&mut f, "from");
+    let to = instant_field(&mut f, "to");
     let service = f.opt_string("service");
     let feature = f.opt_string("feature");
     let contributions = f.opt_bool("contributions").unwrap_or(true);

@@ -24,7 +24,7 @@ pub fn parse_day(text: &str) -> Result<NaiveDate, String> {
 }
 
 /// An instant given as RFC 3339 or a date (its midnight, UTC).
-pub(crate) fn parse_instant(text: &str) -> Result<DateTime<Utc>, String> {
+fn parse_instant(text: &str) -> Result<DateTime<Utc>, String> {
     let t = text.trim();
     if let Ok(d) = DateTime::parse_from_rfc3339(t) {
         return Ok(d.with_timezone(&Utc));
@@ -32,6 +32,15 @@ pub(crate) fn parse_instant(text: &str) -> Result<DateTime<Utc>, String> {
     t.parse::<NaiveDate>()
         .map(|d| d.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc())
         .map_err(|_| format!("{text:?} is not an RFC 3339 instant or a date (YYYY-MM-DD)"))
+}
+
+/// The optional instant of field `name`, RFC 3339 or a date; a broken
+/// one is recorded as invalid.
+pub(crate) fn instant_field(f: &mut Fields, name: &str) -> Option<DateTime<Utc>> {
+    let text = f.opt_string(name)?;
+    parse_instant(&text)
+        .map_err(|rule| f.invalid(name, rule))
+        .ok()
 }
 
 fn day_field(f: &mut Fields, name: &str) -> Option<NaiveDate> {
@@ -275,14 +284,8 @@ pub async fn results(
     Query(query): Query<Vec<(String, String)>>,
 ) -> Result<Json<Value>, ApiError> {
     let mut f = Fields::from_query(query);
-    let instant = |f: &mut Fields, field: &str| {
-        let text = f.opt_string(field)?;
-        parse_instant(&text)
-            .map_err(|rule| f.invalid(field, rule))
-            .ok()
-    };
-    let from = instant(&mut f, "from");
-    let to = instant(&mut f, "to");
+    let from = instant_field(&mut f, "from");
+    let to = instant_field(&mut f, "to");
     let include_adhoc = f.opt_bool("include_adhoc").unwrap_or(false);
     let run = f.opt_i64("run");
     if let (Some(a), Some(b)) = (from, to)
