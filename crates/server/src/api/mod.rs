@@ -16,6 +16,7 @@ mod dashboard;
 mod datasets;
 pub mod error;
 mod figures;
+mod gzip;
 mod metrics;
 mod models;
 mod monitors;
@@ -126,6 +127,7 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .merge(crate::dashboard::routes())
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(gzip::compress))
         .with_state(state)
 }
 
