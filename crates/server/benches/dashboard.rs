@@ -6,7 +6,8 @@
 //!
 //! Measured over HTTP on loopback: each call the dashboard makes (the
 //! monitors list, the monitor's series, one feature's metric series, a
-//! window's features, one feature's distributions), against the floor of
+//! window's features, one feature's distributions; the series also
+//! gzip-compressed, as browsers ask for it), against the floor of
 //! reading the 365 stored rows and parsing their JSON. Then, where
 //! Debian's Chromium and chromedriver are installed, the page itself:
 //! from opening the monitor to its 365 trend points and stacked bars
@@ -250,6 +251,7 @@ fn main() {
     let calls = [
         ("monitors list", "/api/v1/overview".to_string()),
         ("series", "/api/v1/monitors/wide/series".to_string()),
+        ("series, gzip", "/api/v1/monitors/wide/series".to_string()),
         (
             "one feature's metrics",
             "/api/v1/monitors/wide/series?feature=num_000&contributions=false".to_string(),
@@ -274,12 +276,12 @@ fn main() {
             let mut bytes = 0;
             for _ in 0..20 {
                 let t = Instant::now();
-                let response = client
-                    .get(format!("{url}{path}"))
-                    .bearer_auth(&token)
-                    .send()
-                    .await
-                    .unwrap();
+                let mut request = client.get(format!("{url}{path}")).bearer_auth(&token);
+                if what.ends_with("gzip") {
+                    // As a browser asks; the bytes counted are those sent.
+                    request = request.header("accept-encoding", "gzip");
+                }
+                let response = request.send().await.unwrap();
                 assert!(response.status().is_success(), "{path}");
                 let body = response.bytes().await.unwrap();
                 times.push(t.elapsed().as_secs_f64() * 1000.0);
