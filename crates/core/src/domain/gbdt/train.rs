@@ -641,6 +641,10 @@ fn grow(
         else {
             break;
         };
+        // This split's children are the tree's last leaves: nothing will
+        // search them, so neither their histograms nor their splits are
+        // computed.
+        let last = open.len() + 1 >= p.max_leaves;
         let leaf = open.swap_remove(k);
         let split = leaf.best.expect("filtered above");
         let (start, end) = (leaf.start, leaf.end);
@@ -660,7 +664,9 @@ fn grow(
         };
         // Histograms: build the smaller child, subtract for the larger.
         let mut large = leaf.hist;
-        let (hist_l, hist_r) = if left.n <= right.n {
+        let (hist_l, hist_r) = if last {
+            (Vec::new(), Vec::new())
+        } else if left.n <= right.n {
             let small = histogram(work, start, mid);
             subtract_into(&mut large, &small);
             (small, large)
@@ -681,10 +687,14 @@ fn grow(
             right: ri,
         };
         // The children's searches are independent: side by side.
-        let (best_l, best_r) = rayon::join(
-            || best_split(columns, &hist_l, left, scale, p),
-            || best_split(columns, &hist_r, right, scale, p),
-        );
+        let (best_l, best_r) = if last {
+            (None, None)
+        } else {
+            rayon::join(
+                || best_split(columns, &hist_l, left, scale, p),
+                || best_split(columns, &hist_r, right, scale, p),
+            )
+        };
         for (node, start, end, totals, hist, best) in [
             (li, start, mid, left, hist_l, best_l),
             (ri, mid, end, right, hist_r, best_r),
