@@ -38,6 +38,9 @@ fn succeeded_backfills(server: &Server, token: &str, monitor: &str) -> usize {
         .count()
 }
 
+/// A webhook nobody listens at: its deliveries fail, and say why.
+const DEAD_HOOK: &str = "http://127.0.0.1:9/hook";
+
 fn car_loan_monitor(server: &Server, admin: &str) {
     for (name, file) in [
         ("reference", "car_loan_reference.csv"),
@@ -56,7 +59,8 @@ fn car_loan_monitor(server: &Server, admin: &str) {
         (
             "/monitors",
             json!({"name": "car-loans", "baseline": "training", "target": "analysis",
-                   "frequency": "week", "enabled": false}),
+                   "frequency": "week", "enabled": false,
+                   "alerts": [{"type": "webhook", "to": DEAD_HOOK}]}),
         ),
     ] {
         let (status, answer) = call(server, Some(admin), "POST", path, Some(body));
@@ -191,6 +195,21 @@ fn the_dashboard_draws_a_monitor_and_its_controls_start_runs_in_chromium() {
             && browser.count("#trend circle.point[fill=\"#d62728\"]") == 2
     });
     assert!(browser.count("#runs-table tr[data-state=\"succeeded\"]") >= 6);
+    // Each drifted window queued an alert; the page shows the failed
+    // attempts at the dead webhook, with their error.
+    browser.wait("two alerts, each tried and failed", || {
+        browser.eval("location.reload()", json!([]));
+        browser.wait("the page", || browser.count("#trend circle.point") == 6);
+        browser.count("#alerts-table tbody tr") == 2
+            && browser.eval(
+                "return [...document.querySelectorAll('#alerts-table td.error-text')]\
+                 .every((td) => td.innerText.length > 0)",
+                json!([]),
+            ) == json!(true)
+    });
+    let alerts = browser.text("#alerts-table").unwrap();
+    assert!(alerts.contains(&format!("webhook {DEAD_HOOK}")), "{alerts}");
+    assert!(alerts.contains("2019-04-01 → 2019-04-08"), "{alerts}");
     // An adhoc run of a date, from its form.
     browser.set_date("#run-form input[name=date]", "2019-05-01");
     browser.click("#run-form button[type=submit]");
