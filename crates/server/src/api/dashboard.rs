@@ -19,7 +19,7 @@ use tidewatch_store::window::last_complete;
 use tidewatch_store::{FeatureCell, MonitorState, WindowSummary};
 
 use super::body::{Fields, Path, Query};
-use super::runs::instant_field;
+use super::runs::{pick_service, range_fields};
 use super::{ApiError, AppState};
 
 /// `GET /overview`: the monitors list. Per monitor (deleted ones left out):
@@ -102,16 +102,10 @@ pub async fn series(
     Query(query): Query<Vec<(String, String)>>,
 ) -> Result<Json<Value>, ApiError> {
     let mut f = Fields::from_query(query);
-    let from = instant_field(&mut f, "from");
-    let to = instant_field(&mut f, "to");
+    let (from, to) = range_fields(&mut f);
     let service = f.opt_string("service");
     let feature = f.opt_string("feature");
     let contributions = f.opt_bool("contributions").unwrap_or(true);
-    if let (Some(a), Some(b)) = (from, to)
-        && a >= b
-    {
-        f.invalid("from", format!("must be before to ({a} is not before {b})"));
-    }
     f.finish()?;
     state.store.monitor(&name).await?;
     // Every window: the store compares instants as RFC 3339 text, so the
@@ -131,24 +125,8 @@ pub async fn series(
         .collect();
     services.sort();
     services.dedup();
-    match &service {
-        Some(s) if !services.contains(s) => {
-            return Err(ApiError::field(
-                "service",
-                format!("monitor {name:?} has no results of service {s:?} in the range"),
-            ));
-        }
-        Some(s) => windows.retain(|w| w.run.service.as_deref() == Some(s)),
-        None if services.len() > 1 => {
-            return Err(ApiError::field(
-                "service",
-                format!(
-                    "is required: the monitor's results are of {}",
-                    services.join(", ")
-                ),
-            ));
-        }
-        None => {}
+    if let Some(s) = pick_service(&name, &services, service.as_deref())? {
+        windows.retain(|w| w.run.service.as_deref() == Some(s.as_str()));
     }
     let ids: Vec<i64> = windows.iter().map(|w| w.run.id).collect();
     let mut answer = json!({

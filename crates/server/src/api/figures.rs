@@ -47,26 +47,8 @@ pub async fn figure(
         .collect();
     services.sort();
     services.dedup();
-    match &service {
-        Some(s) => {
-            if !services.contains(s) {
-                return Err(ApiError::field(
-                    "service",
-                    format!("monitor {name:?} has no results of service {s:?} in the range"),
-                ));
-            }
-            windows.retain(|w| w["service"].as_str() == Some(s.as_str()));
-        }
-        None if services.len() > 1 => {
-            return Err(ApiError::field(
-                "service",
-                format!(
-                    "is required: the figure draws one of {}",
-                    services.join(", ")
-                ),
-            ));
-        }
-        None => {}
+    if let Some(s) = super::runs::pick_service(&name, &services, service.as_deref())? {
+        windows.retain(|w| w["service"].as_str() == Some(s.as_str()));
     }
     let fig = match stem {
         "drift-coefficient" => crate::figures::coefficient_trend(&windows),

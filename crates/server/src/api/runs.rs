@@ -43,6 +43,45 @@ pub(crate) fn instant_field(f: &mut Fields, name: &str) -> Option<DateTime<Utc>>
         .ok()
 }
 
+/// The optional `from` and `to` instants of a query over windows; `from`
+/// not before `to` is recorded as invalid.
+pub(crate) fn range_fields(f: &mut Fields) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
+    let from = instant_field(f, "from");
+    let to = instant_field(f, "to");
+    if let (Some(a), Some(b)) = (from, to)
+        && a >= b
+    {
+        f.invalid("from", format!("must be before to ({a} is not before {b})"));
+    }
+    (from, to)
+}
+
+/// Which service's results a query over monitor `name`'s windows keeps:
+/// the one asked for, if the results have it; none asked for is fine
+/// while at most one service has results (`services`: theirs, sorted).
+/// `Some` filters to that service, `None` keeps every result.
+pub(crate) fn pick_service(
+    name: &str,
+    services: &[String],
+    asked: Option<&str>,
+) -> Result<Option<String>, ApiError> {
+    match asked {
+        Some(s) if !services.iter().any(|x| x == s) => Err(ApiError::field(
+            "service",
+            format!("monitor {name:?} has no results of service {s:?} in the range"),
+        )),
+        Some(s) => Ok(Some(s.to_string())),
+        None if services.len() > 1 => Err(ApiError::field(
+            "service",
+            format!(
+                "is required: the monitor's results are of {}",
+                services.join(", ")
+            ),
+        )),
+        None => Ok(None),
+    }
+}
+
 fn day_field(f: &mut Fields, name: &str) -> Option<NaiveDate> {
     let text = f.string(name)?;
     match parse_day(&text) {
@@ -284,15 +323,9 @@ pub async fn results(
     Query(query): Query<Vec<(String, String)>>,
 ) -> Result<Json<Value>, ApiError> {
     let mut f = Fields::from_query(query);
-    let from = instant_field(&mut f, "from");
-    let to = instant_field(&mut f, "to");
+    let (from, to) = range_fields(&mut f);
     let include_adhoc = f.opt_bool("include_adhoc").unwrap_or(false);
     let run = f.opt_i64("run");
-    if let (Some(a), Some(b)) = (from, to)
-        && a >= b
-    {
-        f.invalid("from", format!("must be before to ({a} is not before {b})"));
-    }
     f.finish()?;
     let monitor = state.store.monitor(&name).await?;
     if let Some(id) = run {
